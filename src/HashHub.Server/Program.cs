@@ -1,0 +1,6 @@
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddGrpc();
+var app = builder.Build();
+app.Run();
+
+public partial class Program;
