@@ -1,5 +1,12 @@
 using BenchmarkDotNet.Running;
 
-// BenchmarkDotNet benchmarks of the hot paths: `dotnet run -c Release --project tests/HashHub.Benchmarks -- --filter '*'`.
-// Each benchmark class lives in the folder of the feature it measures.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+namespace HashHub.Benchmarks;
+
+/// <summary>
+/// BenchmarkDotNet benchmarks of the hot paths: <c>dotnet run -c Release --project tests/HashHub.Benchmarks -- --filter '*'</c>.
+/// Each benchmark class lives in the folder of the feature it measures.
+/// </summary>
+public static class BenchmarkProgram
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
+}
