@@ -1,0 +1,38 @@
+using HashHub.Server.Membership;
+using HashHub.Server.Storage;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+
+namespace HashHub.Server.Auth;
+
+/// <summary>A call needs an active member (checked on every call, so suspension takes hold at once) and a scope or the admin role.</summary>
+internal sealed record MemberRequirement(string? Scope, bool AdminOnly) : IAuthorizationRequirement;
+
+internal sealed class MemberRequirementHandler(HubDbContext db) : AuthorizationHandler<MemberRequirement>
+{
+    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, MemberRequirement requirement)
+    {
+        var memberId = context.User.FindFirst(Caller.MemberIdClaim)?.Value;
+        var clientId = context.User.FindFirst(OpenIddictConstants.Claims.Subject)?.Value;
+        if (memberId is null || clientId is null)
+        {
+            return;
+        }
+        var isAdmin = context.User.IsInRole(Caller.AdminRole);
+        if (requirement.AdminOnly && !isAdmin)
+        {
+            return;
+        }
+        if (requirement.Scope is { } scope && !isAdmin && !context.User.HasScope(scope))
+        {
+            return;
+        }
+        var active = await db.MemberClients.AsNoTracking()
+            .AnyAsync(c => c.ClientId == clientId && c.MemberId == memberId && c.RevokedAt == null && c.Member!.Status == MemberStatus.Active);
+        if (active)
+        {
+            context.Succeed(requirement);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using HashHub.Server.Errors;
+using HashHub.Server.Membership;
+using HashHub.Server.Storage;
+using HashHub.Server.Sync;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Proto = HashHub.Protos.V1;
+
+namespace HashHub.Server.Contributions;
+
+/// <summary>The rules of contributing, retracting and relabelling signals.</summary>
+internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, TimeProvider time, IOptions<HubOptions> options)
+{
+    public async Task<Proto.SubmitContributionsResponse> SubmitAsync(Caller caller, Proto.SubmitContributionsRequest request, CancellationToken cancellationToken)
+    {
+        var labels = await LoadLabelsAsync(cancellationToken);
+        var items = new ContributionValidator(options.Value, labels).Validate(request);
+        var requestHash = SHA256.HashData(request.ToByteArray());
+
+        return await changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var previous = await db.IdempotencyRecords.AsNoTracking()
+                .FirstOrDefaultAsync(r => r.MemberId == caller.MemberId && r.Key == request.IdempotencyKey, ct);
+            if (previous is not null)
+            {
+                if (!previous.RequestHash.AsSpan().SequenceEqual(requestHash))
+                {
+                    throw new RequestValidationException("idempotency_key", "was already used for a different batch; choose a new key for new contributions");
+                }
+                var replay = Proto.SubmitContributionsResponse.Parser.ParseFrom(previous.Response);
+                replay.Replayed = true;
+                return replay;
+            }
+
+            var now = time.GetUtcNow();
+            var signals = await LoadExistingAsync(items, ct);
+            var signalIds = signals.Values.Select(s => s.Id).ToList();
+            var mine = await db.Contributions
+                .Where(c => signalIds.Contains(c.SignalId) && c.MemberId == caller.MemberId && c.Status == ContributionStatus.Active)
+                .ToDictionaryAsync(c => c.SignalId, ct);
+
+            var outcomes = new List<(SignalEntity Signal, ContributionEntity Contribution, bool Created, bool Updated)>(items.Count);
+            foreach (var item in items)
+            {
+                var created = false;
+                if (!signals.TryGetValue((item.Type.Name, item.Value), out var signal))
+                {
+                    signal = new SignalEntity { Type = item.Type.Name, Value = item.Value, Quality = item.Quality, Status = SignalStatus.Active, CreatedAt = now, UpdatedAt = now };
+                    db.Signals.Add(signal);
+                    signals[(item.Type.Name, item.Value)] = signal;
+                    batch.Record(signal, ChangeKind.Created);
+                    created = true;
+                }
+                else if (signal.Status == SignalStatus.Retracted)
+                {
+                    // A retracted signal contributed again is live again for everyone.
+                    signal.Status = SignalStatus.Active;
+                }
+
+                if (!created && mine.TryGetValue(signal.Id, out var existing))
+                {
+                    if (Apply(existing, item, now))
+                    {
+                        signal.UpdatedAt = now;
+                        batch.Record(signal, ChangeKind.Updated);
+                    }
+                    outcomes.Add((signal, existing, false, true));
+                    continue;
+                }
+
+                var contribution = new ContributionEntity
+                {
+                    Signal = signal,
+                    MemberId = caller.MemberId,
+                    Status = ContributionStatus.Active,
+                    ContributedAt = now,
+                };
+                Apply(contribution, item, now);
+                db.Contributions.Add(contribution);
+                if (!created)
+                {
+                    signal.UpdatedAt = now;
+                    batch.Record(signal, ChangeKind.Updated);
+                }
+                outcomes.Add((signal, contribution, created, false));
+            }
+
+            await db.SaveChangesAsync(ct);
+
+            var response = new Proto.SubmitContributionsResponse();
+            response.Results.AddRange(outcomes.Select(o => new Proto.ContributionResult
+            {
+                SignalId = Id(o.Signal.Id),
+                ContributionId = Id(o.Contribution.Id),
+                SignalCreated = o.Created,
+                UpdatedExisting = o.Updated,
+            }));
+            db.IdempotencyRecords.Add(new IdempotencyRecord
+            {
+                MemberId = caller.MemberId,
+                Key = request.IdempotencyKey,
+                RequestHash = requestHash,
+                Response = response.ToByteArray(),
+                CreatedAt = now,
+            });
+            return response;
+        }, cancellationToken);
+    }
+
+    public async Task<Proto.SignalRecord> GetAsync(Proto.GetSignalRequest request, CancellationToken cancellationToken)
+    {
+        long id;
+        switch (request.KeyCase)
+        {
+            case Proto.GetSignalRequest.KeyOneofCase.SignalId:
+                id = ParseId(request.SignalId, "signal_id");
+                break;
+            case Proto.GetSignalRequest.KeyOneofCase.Signal:
+                var type = Signals.SignalTypeMap.ToCore(request.Signal.Type)
+                    ?? throw new RequestValidationException("signal.type", "must be one of pdq, md5, sha256");
+                if (!type.TryNormalize(request.Signal.Value, out var value, out var error))
+                {
+                    throw new RequestValidationException("signal.value", $"{type.Name} value {error}");
+                }
+                id = await db.Signals.Where(s => s.Type == type.Name && s.Value == value).Select(s => s.Id).FirstOrDefaultAsync(cancellationToken);
+                if (id == 0)
+                {
+                    throw new NotFoundException($"No {type.Name} signal {value} is known to the hub.");
+                }
+                break;
+            default:
+                throw new RequestValidationException("key", "set signal_id or signal");
+        }
+        return await LoadRecordAsync(id, cancellationToken) ?? throw new NotFoundException($"No signal {id} is known to the hub.");
+    }
+
+    public async Task<Proto.SignalRecord> RetractAsync(Caller caller, Proto.RetractContributionRequest request, CancellationToken cancellationToken)
+    {
+        var id = ParseId(request.ContributionId, "contribution_id");
+        if (request.Reason.Length > ContributionValidator.MaxNote)
+        {
+            throw new RequestValidationException("reason", $"is {request.Reason.Length} characters long; the most is {ContributionValidator.MaxNote}");
+        }
+        var signalId = await changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var contribution = await FindOwnAsync(caller, id, ct);
+            if (contribution.Status == ContributionStatus.Retracted)
+            {
+                return contribution.SignalId; // Retracting twice is a no-op, so retries are safe.
+            }
+            var now = time.GetUtcNow();
+            contribution.Status = ContributionStatus.Retracted;
+            contribution.RetractedAt = now;
+            contribution.UpdatedAt = now;
+            contribution.RetractReason = string.IsNullOrEmpty(request.Reason) ? null : request.Reason;
+            var signal = await db.Signals.SingleAsync(s => s.Id == contribution.SignalId, ct);
+            var othersActive = await db.Contributions.AnyAsync(c => c.SignalId == signal.Id && c.Id != id && c.Status == ContributionStatus.Active, ct);
+            signal.UpdatedAt = now;
+            if (othersActive)
+            {
+                batch.Record(signal, ChangeKind.Updated);
+            }
+            else
+            {
+                signal.Status = SignalStatus.Retracted;
+                batch.Record(signal, ChangeKind.Retracted);
+            }
+            return signal.Id;
+        }, cancellationToken);
+        return (await LoadRecordAsync(signalId, cancellationToken))!;
+    }
+
+    public async Task<Proto.Contribution> UpdateLabelsAsync(Caller caller, Proto.UpdateContributionLabelsRequest request, CancellationToken cancellationToken)
+    {
+        var id = ParseId(request.ContributionId, "contribution_id");
+        var validator = new ContributionValidator(options.Value, await LoadLabelsAsync(cancellationToken));
+        var labels = validator.ValidateLabels(request.Labels, "labels");
+        validator.ThrowIfInvalid();
+        var contributionId = await changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var contribution = await FindOwnAsync(caller, id, ct);
+            if (contribution.Status != ContributionStatus.Active)
+            {
+                throw new PreconditionFailedException($"Contribution {id} is retracted; contribute the signal again instead.");
+            }
+            if (!contribution.Labels.SequenceEqual(labels))
+            {
+                var now = time.GetUtcNow();
+                contribution.Labels = labels;
+                contribution.UpdatedAt = now;
+                var signal = await db.Signals.SingleAsync(s => s.Id == contribution.SignalId, ct);
+                signal.UpdatedAt = now;
+                batch.Record(signal, ChangeKind.Updated);
+            }
+            return contribution.Id;
+        }, cancellationToken);
+        var stored = await db.Contributions.AsNoTracking().SingleAsync(c => c.Id == contributionId, cancellationToken);
+        var names = await db.Members.AsNoTracking().Where(m => m.Id == stored.MemberId).ToDictionaryAsync(m => m.Id, m => m.Name, cancellationToken);
+        return ProtoMapper.ToProto(stored, names);
+    }
+
+    private async Task<ContributionEntity> FindOwnAsync(Caller caller, long id, CancellationToken ct)
+    {
+        var contribution = await db.Contributions.SingleOrDefaultAsync(c => c.Id == id, ct)
+            ?? throw new NotFoundException($"No contribution {id} is known to the hub.");
+        if (contribution.MemberId != caller.MemberId)
+        {
+            throw new PermissionDeniedException($"Contribution {id} belongs to another member; a member can only change its own contributions.");
+        }
+        return contribution;
+    }
+
+    private async Task<Proto.SignalRecord?> LoadRecordAsync(long id, CancellationToken cancellationToken)
+    {
+        var signals = await ChangeReader.LoadSignalsAsync(db, [id], cancellationToken);
+        if (!signals.TryGetValue(id, out var signal))
+        {
+            return null;
+        }
+        return ProtoMapper.ToProto(signal, await MemberNames.ForAsync(db, [signal], cancellationToken));
+    }
+
+    private async Task<Dictionary<(string, string), SignalEntity>> LoadExistingAsync(IReadOnlyList<ValidItem> items, CancellationToken ct)
+    {
+        var result = new Dictionary<(string, string), SignalEntity>();
+        foreach (var group in items.GroupBy(i => i.Type.Name))
+        {
+            var type = group.Key;
+            var values = group.Select(i => i.Value).ToList();
+            await foreach (var s in db.Signals.Where(s => s.Type == type && values.Contains(s.Value)).AsAsyncEnumerable().WithCancellation(ct))
+            {
+                result[(s.Type, s.Value)] = s;
+            }
+        }
+        return result;
+    }
+
+    private async Task<Dictionary<string, bool>> LoadLabelsAsync(CancellationToken cancellationToken) =>
+        await db.Labels.AsNoTracking().ToDictionaryAsync(l => l.Key, l => l.Deprecated, StringComparer.Ordinal, cancellationToken);
+
+    /// <summary>Copies an item's statement onto a contribution; true when anything changed.</summary>
+    private static bool Apply(ContributionEntity c, ValidItem item, DateTimeOffset now)
+    {
+        var changed = !c.Labels.SequenceEqual(item.Labels) || c.SourceKind != item.SourceKind || c.IncidentId != item.IncidentId
+            || c.CaseReference != item.CaseReference || c.Note != item.Note || c.Quality != item.Quality;
+        if (changed)
+        {
+            c.Labels = item.Labels;
+            c.SourceKind = item.SourceKind;
+            c.IncidentId = item.IncidentId;
+            c.CaseReference = item.CaseReference;
+            c.Note = item.Note;
+            c.Quality = item.Quality;
+            c.UpdatedAt = now;
+        }
+        return changed;
+    }
+
+    internal static long ParseId(string text, string field) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+            ? id
+            : throw new RequestValidationException(field, string.IsNullOrEmpty(text) ? "is required" : $"'{(text.Length > 40 ? text[..40] : text)}' is not an id the hub issued");
+
+    private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,71 @@
+using Google.Protobuf.WellKnownTypes;
+using HashHub.Server.Signals;
+using HashHub.Server.Storage;
+using Proto = HashHub.Protos.V1;
+
+namespace HashHub.Server.Contributions;
+
+/// <summary>Maps stored records to wire messages.</summary>
+internal static class ProtoMapper
+{
+    public static Proto.SignalRecord ToProto(SignalEntity signal, IReadOnlyDictionary<string, string> memberNames)
+    {
+        var record = new Proto.SignalRecord
+        {
+            Id = signal.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Signal = new Proto.Signal { Type = SignalTypeMap.ToProto(signal.Type), Value = signal.Value },
+            Status = signal.Status == SignalStatus.Active ? Proto.SignalStatus.Active : Proto.SignalStatus.Retracted,
+            CreatedAt = Timestamp.FromDateTimeOffset(signal.CreatedAt),
+            UpdatedAt = Timestamp.FromDateTimeOffset(signal.UpdatedAt),
+        };
+        if (signal.Quality is { } quality)
+        {
+            record.Signal.Quality = quality;
+        }
+        var labels = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var c in signal.Contributions)
+        {
+            record.Contributions.Add(ToProto(c, memberNames));
+            if (c.Status == ContributionStatus.Active)
+            {
+                labels.UnionWith(c.Labels);
+            }
+        }
+        record.Labels.AddRange(labels);
+        return record;
+    }
+
+    public static Proto.Contribution ToProto(ContributionEntity c, IReadOnlyDictionary<string, string> memberNames)
+    {
+        var message = new Proto.Contribution
+        {
+            Id = c.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Status = c.Status == ContributionStatus.Active ? Proto.ContributionStatus.Active : Proto.ContributionStatus.Retracted,
+            UpdatedAt = Timestamp.FromDateTimeOffset(c.UpdatedAt),
+            Provenance = new Proto.Provenance
+            {
+                MemberId = c.MemberId,
+                MemberName = memberNames.GetValueOrDefault(c.MemberId, string.Empty),
+                ContributedAt = Timestamp.FromDateTimeOffset(c.ContributedAt),
+                SourceKind = (Proto.SourceKind)c.SourceKind,
+                IncidentId = c.IncidentId ?? string.Empty,
+                CaseReference = c.CaseReference ?? string.Empty,
+                Note = c.Note ?? string.Empty,
+            },
+        };
+        message.Labels.AddRange(c.Labels);
+        if (c.RetractedAt is { } retractedAt)
+        {
+            message.RetractedAt = Timestamp.FromDateTimeOffset(retractedAt);
+        }
+        return message;
+    }
+
+    public static Proto.ChangeKind ToProto(ChangeKind kind) => kind switch
+    {
+        ChangeKind.Created => Proto.ChangeKind.Created,
+        ChangeKind.Updated => Proto.ChangeKind.Updated,
+        ChangeKind.Retracted => Proto.ChangeKind.Retracted,
+        _ => Proto.ChangeKind.Unspecified,
+    };
+}

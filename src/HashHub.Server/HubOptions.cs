@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace HashHub.Server;
+
+/// <summary>The <c>Hub</c> configuration section: limits and timings of the member-facing API.</summary>
+public sealed class HubOptions
+{
+    public const string Section = "Hub";
+
+    /// <summary>Most items in one SubmitContributions batch (default 10,000).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxBatchSize { get; set; } = 10_000;
+
+    /// <summary>PDQ hashes under this quality are rejected at ingest (default 50, per the PDQ hashing document).</summary>
+    [Range(0, 100)]
+    public int MinPdqQuality { get; set; } = 50;
+
+    /// <summary>Page size of ReadChanges when the request leaves it at 0 (default 1,000).</summary>
+    [Range(1, 100_000)]
+    public int DefaultPageSize { get; set; } = 1_000;
+
+    /// <summary>Largest page of ReadChanges (default 5,000).</summary>
+    [Range(1, 100_000)]
+    public int MaxPageSize { get; set; } = 5_000;
+
+    /// <summary>
+    /// How often a live subscription checks the log when nothing woke it (changes committed by other hub
+    /// nodes sharing the database); default 1 second.
+    /// </summary>
+    public TimeSpan SubscriptionPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often an idle live subscription sends a CaughtUp heartbeat (default 15 seconds).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+}

@@ -1,0 +1,58 @@
+using HashHub.Server.Auth;
+using HashHub.Server.Errors;
+using HashHub.Server.Storage;
+
+namespace HashHub.Server.Membership;
+
+/// <summary>
+/// Server commands an operator runs on the hub's machine, against the hub's configured database:
+/// <c>admin bootstrap [NAME]</c> creates the admin organisation and its first credential;
+/// <c>admin add-member NAME [--read-only]</c> registers a member and prints its client credentials.
+/// Secrets are printed once and never stored in clear.
+/// </summary>
+internal static class AdminCommands
+{
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] == "admin";
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter output)
+    {
+        var ct = CancellationToken.None;
+        await services.GetRequiredService<HubStorageInitializer>().InitializeAsync(ct);
+        await using var scope = services.CreateAsyncScope();
+        var admin = scope.ServiceProvider.GetRequiredService<MemberAdministration>();
+        try
+        {
+            IssuedCredential credential;
+            switch (args.Skip(1).FirstOrDefault())
+            {
+                case "bootstrap":
+                    credential = await admin.BootstrapAdminAsync(args.Length > 2 ? args[2] : "Consortium admins", ct);
+                    break;
+                case "add-member" when args.Length > 2:
+                    var scopes = args.Contains("--read-only") ? new[] { HubScopes.Read } : HubScopes.All;
+                    credential = await admin.AddMemberAsync(args[2], isAdmin: false, scopes, ct);
+                    break;
+                default:
+                    await output.WriteLineAsync("""
+                        usage:
+                          HashHub.Server admin bootstrap [NAME]             create the admin organisation and its first credential
+                          HashHub.Server admin add-member NAME [--read-only] register a member and issue its client credentials
+                        example:
+                          dotnet run --project src/HashHub.Server -- admin add-member "Example Video Platform"
+                        """);
+                    return 2;
+            }
+            await output.WriteLineAsync($"member_id:     {credential.MemberId}");
+            await output.WriteLineAsync($"member_name:   {credential.MemberName}");
+            await output.WriteLineAsync($"client_id:     {credential.ClientId}");
+            await output.WriteLineAsync($"client_secret: {credential.ClientSecret}");
+            await output.WriteLineAsync("The secret is shown once: store it now. The hub keeps only a hash of it.");
+            return 0;
+        }
+        catch (Exception ex) when (ex is RequestValidationException or PreconditionFailedException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 1;
+        }
+    }
+}

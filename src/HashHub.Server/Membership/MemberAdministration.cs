@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using HashHub.Server.Auth;
+using HashHub.Server.Errors;
+using HashHub.Server.Storage;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace HashHub.Server.Membership;
+
+/// <summary>A new machine credential. The secret exists only here: the hub keeps a hash of it.</summary>
+public sealed record IssuedCredential(string MemberId, string MemberName, string ClientId, string ClientSecret);
+
+/// <summary>Creates members and their OAuth2 client credentials (the vetting workflow builds on this).</summary>
+internal sealed class MemberAdministration(HubDbContext db, IOpenIddictApplicationManager applications, TimeProvider time)
+{
+    /// <summary>Creates the consortium's admin organisation and its first admin credential; fails if one exists.</summary>
+    public async Task<IssuedCredential> BootstrapAdminAsync(string name, CancellationToken cancellationToken)
+    {
+        if (await db.Members.AnyAsync(m => m.IsAdmin, cancellationToken))
+        {
+            throw new PreconditionFailedException("An admin member already exists; issue further credentials from it.");
+        }
+        return await AddMemberAsync(name, isAdmin: true, HubScopes.All, cancellationToken);
+    }
+
+    /// <summary>Creates an active member with one client credential holding <paramref name="scopes"/>.</summary>
+    public async Task<IssuedCredential> AddMemberAsync(string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    {
+        name = name.Trim();
+        if (name.Length is 0 or > 200)
+        {
+            throw new RequestValidationException("name", "is required, at most 200 characters");
+        }
+        if (await db.Members.AnyAsync(m => m.Name == name, cancellationToken))
+        {
+            throw new RequestValidationException("name", $"a member named '{name}' already exists");
+        }
+        var member = new Member
+        {
+            Id = "mbr_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            Name = name,
+            Status = MemberStatus.Active,
+            IsAdmin = isAdmin,
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.Members.Add(member);
+        await db.SaveChangesAsync(cancellationToken);
+        return await IssueCredentialAsync(member, scopes, cancellationToken);
+    }
+
+    /// <summary>Issues another client credential to an existing member.</summary>
+    public async Task<IssuedCredential> IssueCredentialAsync(Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    {
+        var clientId = "hh_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = clientId,
+            ClientSecret = secret,
+            ClientType = ClientTypes.Confidential,
+            DisplayName = member.Name,
+            Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
+        };
+        foreach (var scope in scopes)
+        {
+            descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
+        }
+        await applications.CreateAsync(descriptor, cancellationToken);
+        db.MemberClients.Add(new MemberClient { ClientId = clientId, MemberId = member.Id, CreatedAt = time.GetUtcNow() });
+        await db.SaveChangesAsync(cancellationToken);
+        return new IssuedCredential(member.Id, member.Name, clientId, secret);
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,137 @@
+namespace HashHub.Server.Storage;
+
+/// <summary>Lifecycle of a member organisation (vetting and suspension come with the consortium features).</summary>
+public enum MemberStatus
+{
+    Applicant = 0,
+    Active = 1,
+    Suspended = 2,
+    Revoked = 3,
+}
+
+/// <summary>A member organisation of the consortium.</summary>
+public sealed class Member
+{
+    public required string Id { get; init; }
+    public required string Name { get; set; }
+    public MemberStatus Status { get; set; }
+    public bool IsAdmin { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>
+/// One machine credential of a member: the OAuth2 client id OpenIddict knows, tied to the member it acts for.
+/// The secret lives (hashed) in OpenIddict's application table, never here.
+/// </summary>
+public sealed class MemberClient
+{
+    public required string ClientId { get; init; }
+    public required string MemberId { get; init; }
+    public Member? Member { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>Whether a signal is live for matching.</summary>
+public enum SignalStatus
+{
+    Active = 1,
+    Retracted = 2,
+}
+
+/// <summary>One hash of one piece of content: unique by (type, value).</summary>
+public sealed class SignalEntity
+{
+    public long Id { get; init; }
+    public required string Type { get; init; }
+    public required string Value { get; init; }
+    public int? Quality { get; set; }
+    public SignalStatus Status { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public List<ContributionEntity> Contributions { get; init; } = [];
+}
+
+public enum ContributionStatus
+{
+    Active = 1,
+    Retracted = 2,
+}
+
+/// <summary>A member's statement about a signal. Never deleted: a retraction is kept as evidence.</summary>
+public sealed class ContributionEntity
+{
+    public long Id { get; init; }
+    public long SignalId { get; init; }
+    public SignalEntity? Signal { get; init; }
+    public required string MemberId { get; init; }
+    public ContributionStatus Status { get; set; }
+    /// <summary>Label keys, sorted; stored as one delimited column (keys cannot contain the delimiter).</summary>
+    public string[] Labels { get; set; } = [];
+    public int SourceKind { get; set; }
+    public string? IncidentId { get; set; }
+    public string? CaseReference { get; set; }
+    public string? Note { get; set; }
+    public int? Quality { get; set; }
+    public DateTimeOffset ContributedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? RetractedAt { get; set; }
+    public string? RetractReason { get; set; }
+}
+
+public enum LabelCategory
+{
+    ContentType = 1,
+    Behavior = 2,
+    Entity = 3,
+    Incident = 4,
+}
+
+/// <summary>A label of the taxonomy the admins keep.</summary>
+public sealed class LabelEntity
+{
+    public required string Key { get; init; }
+    public LabelCategory Category { get; init; }
+    public required string DisplayName { get; set; }
+    public string Description { get; set; } = string.Empty;
+    public bool Deprecated { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+public enum ChangeKind
+{
+    Created = 1,
+    Updated = 2,
+    Retracted = 3,
+}
+
+/// <summary>
+/// One entry of the ordered change log. <see cref="Seq"/> is the cursor position; appends are serialised so
+/// that sequence order is commit order (see <see cref="HashHub.Server.Sync.ChangeLog"/>).
+/// </summary>
+public sealed class ChangeEntity
+{
+    public long Seq { get; init; }
+    public long SignalId { get; init; }
+    public SignalEntity? Signal { get; init; }
+    public required string SignalType { get; init; }
+    public ChangeKind Kind { get; init; }
+    public DateTimeOffset CommittedAt { get; init; }
+}
+
+/// <summary>The first answer to a batch, kept so that a retry with the same key replays it.</summary>
+public sealed class IdempotencyRecord
+{
+    public required string MemberId { get; init; }
+    public required string Key { get; init; }
+    public required byte[] RequestHash { get; init; }
+    public required byte[] Response { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>Small facts about this database, such as the change log's epoch.</summary>
+public sealed class HubSetting
+{
+    public required string Key { get; init; }
+    public required string Value { get; set; }
+}

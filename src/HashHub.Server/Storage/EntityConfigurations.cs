@@ -1,0 +1,115 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace HashHub.Server.Storage;
+
+internal sealed class MemberConfiguration : IEntityTypeConfiguration<Member>
+{
+    public void Configure(EntityTypeBuilder<Member> b)
+    {
+        b.ToTable("members");
+        b.HasKey(m => m.Id);
+        b.Property(m => m.Id).HasMaxLength(40);
+        b.Property(m => m.Name).HasMaxLength(200);
+        b.HasIndex(m => m.Name).IsUnique();
+    }
+}
+
+internal sealed class MemberClientConfiguration : IEntityTypeConfiguration<MemberClient>
+{
+    public void Configure(EntityTypeBuilder<MemberClient> b)
+    {
+        b.ToTable("member_clients");
+        b.HasKey(c => c.ClientId);
+        b.Property(c => c.ClientId).HasMaxLength(100);
+        b.Property(c => c.MemberId).HasMaxLength(40);
+        b.HasOne(c => c.Member).WithMany().HasForeignKey(c => c.MemberId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class SignalConfiguration : IEntityTypeConfiguration<SignalEntity>
+{
+    public void Configure(EntityTypeBuilder<SignalEntity> b)
+    {
+        b.ToTable("signals");
+        b.HasKey(s => s.Id);
+        b.Property(s => s.Type).HasMaxLength(32);
+        b.Property(s => s.Value).HasMaxLength(512);
+        b.HasIndex(s => new { s.Type, s.Value }).IsUnique();
+        b.HasMany(s => s.Contributions).WithOne(c => c.Signal).HasForeignKey(c => c.SignalId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class ContributionConfiguration : IEntityTypeConfiguration<ContributionEntity>
+{
+    private const char Separator = ',';
+
+    public void Configure(EntityTypeBuilder<ContributionEntity> b)
+    {
+        b.ToTable("contributions");
+        b.HasKey(c => c.Id);
+        b.Property(c => c.MemberId).HasMaxLength(40);
+        b.Property(c => c.IncidentId).HasMaxLength(100);
+        b.Property(c => c.CaseReference).HasMaxLength(200);
+        b.Property(c => c.Note).HasMaxLength(2000);
+        b.Property(c => c.RetractReason).HasMaxLength(2000);
+        b.Property(c => c.Labels)
+            .HasMaxLength(4000)
+            .HasConversion(
+                v => string.Join(Separator, v),
+                v => v.Length == 0 ? Array.Empty<string>() : v.Split(Separator, StringSplitOptions.None),
+                new ValueComparer<string[]>((x, y) => x!.SequenceEqual(y!), v => v.Aggregate(0, (h, s) => HashCode.Combine(h, s.GetHashCode(StringComparison.Ordinal))), v => v.ToArray()));
+        b.HasIndex(c => new { c.SignalId, c.MemberId });
+        b.HasIndex(c => c.MemberId);
+        b.HasOne<Member>().WithMany().HasForeignKey(c => c.MemberId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class LabelConfiguration : IEntityTypeConfiguration<LabelEntity>
+{
+    public void Configure(EntityTypeBuilder<LabelEntity> b)
+    {
+        b.ToTable("labels");
+        b.HasKey(l => l.Key);
+        b.Property(l => l.Key).HasMaxLength(100);
+        b.Property(l => l.DisplayName).HasMaxLength(200);
+        b.Property(l => l.Description).HasMaxLength(2000);
+    }
+}
+
+internal sealed class ChangeConfiguration : IEntityTypeConfiguration<ChangeEntity>
+{
+    public void Configure(EntityTypeBuilder<ChangeEntity> b)
+    {
+        b.ToTable("changes");
+        b.HasKey(c => c.Seq);
+        b.Property(c => c.Seq).ValueGeneratedOnAdd();
+        b.Property(c => c.SignalType).HasMaxLength(32);
+        b.HasOne(c => c.Signal).WithMany().HasForeignKey(c => c.SignalId).OnDelete(DeleteBehavior.Restrict);
+        b.HasIndex(c => new { c.SignalType, c.Seq });
+    }
+}
+
+internal sealed class IdempotencyRecordConfiguration : IEntityTypeConfiguration<IdempotencyRecord>
+{
+    public void Configure(EntityTypeBuilder<IdempotencyRecord> b)
+    {
+        b.ToTable("idempotency_records");
+        b.HasKey(r => new { r.MemberId, r.Key });
+        b.Property(r => r.MemberId).HasMaxLength(40);
+        b.Property(r => r.Key).HasMaxLength(128);
+        b.Property(r => r.RequestHash).HasMaxLength(32);
+    }
+}
+
+internal sealed class HubSettingConfiguration : IEntityTypeConfiguration<HubSetting>
+{
+    public void Configure(EntityTypeBuilder<HubSetting> b)
+    {
+        b.ToTable("hub_settings");
+        b.HasKey(s => s.Key);
+        b.Property(s => s.Key).HasMaxLength(100);
+        b.Property(s => s.Value).HasMaxLength(2000);
+    }
+}

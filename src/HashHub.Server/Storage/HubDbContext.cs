@@ -1,0 +1,54 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace HashHub.Server.Storage;
+
+/// <summary>
+/// The hub's database. One model for every provider; each provider has a derived context only so that it can
+/// carry its own migrations (<see cref="SqliteHubDbContext"/>, <see cref="PostgresHubDbContext"/>,
+/// <see cref="SqlServerHubDbContext"/>).
+/// </summary>
+public abstract class HubDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<Member> Members => Set<Member>();
+    public DbSet<MemberClient> MemberClients => Set<MemberClient>();
+    public DbSet<SignalEntity> Signals => Set<SignalEntity>();
+    public DbSet<ContributionEntity> Contributions => Set<ContributionEntity>();
+    public DbSet<LabelEntity> Labels => Set<LabelEntity>();
+    public DbSet<ChangeEntity> Changes => Set<ChangeEntity>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<HubSetting> Settings => Set<HubSetting>();
+
+    /// <summary>Which database engine this context talks to.</summary>
+    public abstract StorageProvider Provider { get; }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(HubDbContext).Assembly, t => t.Namespace == typeof(HubDbContext).Namespace);
+        modelBuilder.UseOpenIddict();
+    }
+}
+
+public sealed class SqliteHubDbContext(DbContextOptions<SqliteHubDbContext> options) : HubDbContext(options)
+{
+    public override StorageProvider Provider => StorageProvider.Sqlite;
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite has no DateTimeOffset type; store UTC ticks so that values sort and compare correctly.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetTicksConverter>();
+    }
+}
+
+public sealed class PostgresHubDbContext(DbContextOptions<PostgresHubDbContext> options) : HubDbContext(options)
+{
+    public override StorageProvider Provider => StorageProvider.Postgres;
+}
+
+public sealed class SqlServerHubDbContext(DbContextOptions<SqlServerHubDbContext> options) : HubDbContext(options)
+{
+    public override StorageProvider Provider => StorageProvider.SqlServer;
+}
+
+internal sealed class DateTimeOffsetTicksConverter()
+    : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
+        v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));

@@ -1,0 +1,79 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace HashHub.Server.Storage;
+
+internal static class StorageServiceCollectionExtensions
+{
+    /// <summary>Registers the hub's <see cref="HubDbContext"/> for the configured provider.</summary>
+    public static IServiceCollection AddHubDbContext(this IServiceCollection services, StorageOptions options)
+    {
+        var connectionString = options.ResolveConnectionString();
+        switch (options.Provider)
+        {
+            case StorageProvider.Sqlite:
+                Directory.CreateDirectory(Path.GetFullPath(options.DataDirectory));
+                services.AddDbContext<HubDbContext, SqliteHubDbContext>(o => ConfigureSqlite(o, connectionString));
+                break;
+            case StorageProvider.Postgres:
+                services.AddDbContext<HubDbContext, PostgresHubDbContext>(o => ConfigurePostgres(o, connectionString));
+                break;
+            case StorageProvider.SqlServer:
+                services.AddDbContext<HubDbContext, SqlServerHubDbContext>(o => ConfigureSqlServer(o, connectionString));
+                break;
+            default:
+                throw new OptionsValidationException(StorageOptions.Section, typeof(StorageOptions), [$"Unknown provider {options.Provider}."]);
+        }
+        return services;
+    }
+
+    internal static void ConfigureSqlite(DbContextOptionsBuilder o, string connectionString)
+    {
+        o.UseSqlite(connectionString, s => s.MigrationsAssembly(typeof(HubDbContext).Assembly.FullName));
+        o.AddInterceptors(SqlitePragmas.Instance);
+        o.UseOpenIddict();
+    }
+
+    internal static void ConfigurePostgres(DbContextOptionsBuilder o, string connectionString)
+    {
+        o.UseNpgsql(connectionString);
+        o.UseOpenIddict();
+    }
+
+    internal static void ConfigureSqlServer(DbContextOptionsBuilder o, string connectionString)
+    {
+        o.UseSqlServer(connectionString);
+        o.UseOpenIddict();
+    }
+
+    /// <summary>
+    /// WAL lets readers (sync) run while one writer commits; synchronous=FULL keeps "acknowledged means durable"
+    /// true across a crash of the machine, not only of the process; the busy timeout covers short write waits.
+    /// </summary>
+    private sealed class SqlitePragmas : DbConnectionInterceptor
+    {
+        public static readonly SqlitePragmas Instance = new();
+
+        public override void ConnectionOpened(System.Data.Common.DbConnection connection, ConnectionEndEventData eventData) =>
+            Apply(connection);
+
+        public override Task ConnectionOpenedAsync(System.Data.Common.DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            Apply(connection);
+            return Task.CompletedTask;
+        }
+
+        private static void Apply(System.Data.Common.DbConnection connection)
+        {
+            if (connection is not SqliteConnection sqlite)
+            {
+                return;
+            }
+            using var command = sqlite.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+            command.ExecuteNonQuery();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using HashHub.Server.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace HashHub.Server.Sync;
+
+/// <summary>
+/// Runs write transactions that append to the change log, so that sequence order is commit order
+/// (DESIGN.md invariant 2: no reader ever skips a change).
+/// <para>
+/// An identity column alone is not enough: a transaction can take number 10, another take 11 and commit,
+/// a reader pass 11, and then 10 commit behind it. So the changes of a transaction are appended at its very
+/// end, under a lock held until commit: PostgreSQL's transaction-scoped advisory lock, SQL Server's
+/// transaction-owned app lock. Everything else the transaction does (signals, contributions) runs before the
+/// lock, so the serialised part is one batched insert and the commit. SQLite has a single writer anyway;
+/// there an in-process gate keeps write transactions from overlapping (a deferred SQLite transaction that
+/// read before another committed cannot upgrade to a writer).
+/// </para>
+/// </summary>
+public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
+{
+    /// <summary>PostgreSQL advisory lock key: "HASHHUB" as bytes, so it does not collide with other users.</summary>
+    private const long AdvisoryLockKey = 0x48415348485542;
+    private const int MaxAttempts = 5;
+
+    private readonly SemaphoreSlim _sqliteWriteGate = new(1, 1);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction and appends the changes it recorded in the
+    /// <see cref="WriteBatch"/>. Retries the whole unit when a concurrent writer won a uniqueness race (for
+    /// example two members contributing the same new signal at once), so <paramref name="work"/> must only
+    /// touch the database.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(HubDbContext db, Func<WriteBatch, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var gate = db.Provider == StorageProvider.Sqlite ? _sqliteWriteGate : null;
+            if (gate is not null)
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+            try
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                var batch = new WriteBatch();
+                var result = await work(batch, cancellationToken);
+                await db.SaveChangesAsync(cancellationToken);
+                if (batch.Count > 0)
+                {
+                    await LockChangeLogAsync(db, cancellationToken);
+                    var now = time.GetUtcNow();
+                    foreach (var (signal, kind) in batch.Entries)
+                    {
+                        db.Changes.Add(new ChangeEntity { SignalId = signal.Id, SignalType = signal.Type, Kind = kind, CommittedAt = now });
+                    }
+                    await db.SaveChangesAsync(cancellationToken);
+                }
+                await transaction.CommitAsync(cancellationToken);
+                if (batch.Count > 0)
+                {
+                    notifier.Notify();
+                }
+                return result;
+            }
+            catch (DbUpdateException ex) when (attempt < MaxAttempts && IsUniqueViolation(ex))
+            {
+                db.ChangeTracker.Clear();
+            }
+            catch
+            {
+                db.ChangeTracker.Clear();
+                throw;
+            }
+            finally
+            {
+                gate?.Release();
+            }
+        }
+    }
+
+    private static Task LockChangeLogAsync(HubDbContext db, CancellationToken cancellationToken) => db.Provider switch
+    {
+        StorageProvider.Postgres => db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken),
+        StorageProvider.SqlServer => db.Database.ExecuteSqlRawAsync(
+            "EXEC sp_getapplock @Resource = N'hashhub_change_log', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1", cancellationToken),
+        _ => Task.CompletedTask,
+    };
+
+    private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation,
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19 && sqlite.SqliteExtendedErrorCode is 2067 or 1555,
+        Microsoft.Data.SqlClient.SqlException sql => sql.Number is 2601 or 2627,
+        _ => false,
+    };
+}
+
+/// <summary>The changes a write transaction will append, one per signal it touched, in the order touched.</summary>
+public sealed class WriteBatch
+{
+    private readonly Dictionary<SignalEntity, ChangeKind> _kinds = new(ReferenceEqualityComparer.Instance);
+    private readonly List<SignalEntity> _order = [];
+
+    public int Count => _order.Count;
+
+    internal IEnumerable<(SignalEntity Signal, ChangeKind Kind)> Entries => _order.Select(s => (s, _kinds[s]));
+
+    /// <summary>
+    /// Records that <paramref name="signal"/> changed. One change per signal per transaction: a signal created
+    /// and then updated in the same transaction is one <see cref="ChangeKind.Created"/>; the change carries the
+    /// signal's state at read time, so the latest kind that describes it wins otherwise.
+    /// </summary>
+    public void Record(SignalEntity signal, ChangeKind kind)
+    {
+        if (_kinds.TryGetValue(signal, out var existing))
+        {
+            _kinds[signal] = existing == ChangeKind.Created && kind == ChangeKind.Updated ? ChangeKind.Created : kind;
+            return;
+        }
+        _kinds[signal] = kind;
+        _order.Add(signal);
+    }
+}
