@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using Grpc.Core;
+using HashHub.Server.Storage;
+using HashHub.Server.Tests.Infrastructure;
+using Proto = HashHub.Protos.V1;
+using static HashHub.Server.Tests.Infrastructure.TestSignals;
+
+namespace HashHub.Server.Tests.Integration;
+
+[TestFixture(StorageProvider.Sqlite)]
+[TestFixture(StorageProvider.Postgres)]
+public sealed class SyncTests(StorageProvider provider)
+{
+    private HubFactory _hub = null!;
+    private HubClient _a = null!;
+    private HubClient _b = null!;
+
+    [SetUp]
+    public async Task StartHub()
+    {
+        // A fresh hub per test, so each test knows the whole log.
+        _hub = await HubFactory.CreateAsync(provider);
+        _a = await _hub.ConnectAsAsync(await _hub.AddMemberAsync("Alpha"));
+        _b = await _hub.ConnectAsAsync(await _hub.AddMemberAsync("Beta"));
+    }
+
+    [TearDown]
+    public void StopHub()
+    {
+        _a.Dispose();
+        _b.Dispose();
+        _hub.Dispose();
+    }
+
+    [Test]
+    public async Task ReadChanges_EmptyLog_ReturnsNoChangesAndStableCursor()
+    {
+        var page = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+
+        Assert.That(page.Changes, Is.Empty);
+        Assert.That(page.HasMore, Is.False);
+        var again = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = page.NextCursor });
+        Assert.That(again.NextCursor, Is.EqualTo(page.NextCursor));
+    }
+
+    [Test]
+    public async Task ReadChanges_Paged_ReturnsEveryChangeOnceInOrderWithState()
+    {
+        var submitted = await _a.Contributions.SubmitContributionsAsync(Batch(Enumerable.Range(0, 25).Select(_ => Item(RandomMd5())).ToArray()));
+        var retracted = submitted.Results[3];
+        await _a.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = retracted.ContributionId });
+
+        var changes = new List<Proto.Change>();
+        var cursor = string.Empty;
+        var pages = 0;
+        while (true)
+        {
+            var page = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = 10 });
+            pages++;
+            Assert.That(page.Changes, Has.Count.LessThanOrEqualTo(10));
+            changes.AddRange(page.Changes);
+            cursor = page.NextCursor;
+            if (!page.HasMore)
+            {
+                break;
+            }
+        }
+
+        Assert.That(pages, Is.EqualTo(3));
+        Assert.That(changes, Has.Count.EqualTo(26));
+        Assert.That(changes.Take(25).Select(c => c.Signal.Id), Is.EqualTo(submitted.Results.Select(r => r.SignalId)));
+        Assert.That(changes.Take(25).All(c => c.Kind == Proto.ChangeKind.Created), Is.True);
+        var tombstone = changes[^1];
+        Assert.That(tombstone.Kind, Is.EqualTo(Proto.ChangeKind.Retracted));
+        Assert.That(tombstone.Signal.Id, Is.EqualTo(retracted.SignalId));
+        Assert.That(tombstone.Signal.Status, Is.EqualTo(Proto.SignalStatus.Retracted));
+        // Each change carries the signal's current state: the earlier Created change of the retracted signal too.
+        Assert.That(changes[3].Signal.Status, Is.EqualTo(Proto.SignalStatus.Retracted));
+        Assert.That(changes.Select(c => c.Cursor).Distinct().Count(), Is.EqualTo(26));
+        Assert.That(changes[^1].Cursor, Is.EqualTo(cursor));
+    }
+
+    [Test]
+    public async Task ReadChanges_TypeFilter_SkipsOtherTypesAndStillAdvances()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomSha256()), Item(RandomMd5()), Item(RandomSha256())));
+        var request = new Proto.ReadChangesRequest { SignalTypes = { Proto.SignalType.Sha256 } };
+
+        var page = await _b.Sync.ReadChangesAsync(request);
+
+        Assert.That(page.Changes.Select(c => c.Signal.Signal.Type), Is.EqualTo(new[] { Proto.SignalType.Sha256, Proto.SignalType.Sha256 }));
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var pdqOnly = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = page.NextCursor, SignalTypes = { Proto.SignalType.Pdq } });
+        Assert.That(pdqOnly.Changes, Is.Empty);
+        Assert.That(pdqOnly.NextCursor, Is.Not.EqualTo(page.NextCursor), "the cursor moves past skipped changes");
+        var all = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = pdqOnly.NextCursor });
+        Assert.That(all.Changes, Is.Empty);
+    }
+
+    [TestCase("garbage!")]
+    [TestCase("AgAAAAAAAAAAAAAAAAAAAAA")]
+    public void ReadChanges_MalformedCursor_IsInvalidArgumentOnCursor(string cursor)
+    {
+        var violations = ContributionsTests.ViolationsOf(_b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor }).ResponseAsync).Result;
+
+        Assert.That(violations.Single().Field, Is.EqualTo("cursor"));
+    }
+
+    [Test]
+    public async Task ReadChanges_CursorOfAnotherHub_IsFailedPreconditionResyncRequired()
+    {
+        using var other = await HubFactory.CreateAsync(StorageProvider.Sqlite);
+        using var client = await other.ConnectAsAsync(await other.AddMemberAsync("Gamma"));
+        await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var foreign = (await client.Sync.ReadChangesAsync(new Proto.ReadChangesRequest())).NextCursor;
+
+        var ex = Assert.ThrowsAsync<RpcException>(async () => await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = foreign }));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(ex.Status.Detail, Does.StartWith("resync required"));
+    }
+
+    [TestCase(-1)]
+    [TestCase(5001)]
+    public void ReadChanges_PageSizeOutOfRange_IsInvalidArgument(int pageSize)
+    {
+        var violations = ContributionsTests.ViolationsOf(_b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { PageSize = pageSize }).ResponseAsync).Result;
+
+        Assert.That(violations.Single().Field, Is.EqualTo("page_size"));
+    }
+
+    [Test]
+    public async Task Subscribe_CatchesUpThenDeliversNewChangeWithinASecond()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomMd5())));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = _b.Sync.Subscribe(new Proto.SubscribeRequest(), cancellationToken: cts.Token);
+        var stream = call.ResponseStream;
+
+        var caughtUp = new List<Proto.Change>();
+        while (await stream.MoveNext(cts.Token) && stream.Current.EventCase == Proto.SubscribeResponse.EventOneofCase.Change)
+        {
+            caughtUp.Add(stream.Current.Change);
+        }
+        Assert.That(caughtUp, Has.Count.EqualTo(2));
+        Assert.That(stream.Current.EventCase, Is.EqualTo(Proto.SubscribeResponse.EventOneofCase.CaughtUp));
+
+        var md5 = RandomMd5();
+        var stopwatch = Stopwatch.StartNew();
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(md5)));
+        var acknowledged = stopwatch.Elapsed;
+        Assert.That(await stream.MoveNext(cts.Token), Is.True);
+        var delivered = stopwatch.Elapsed;
+
+        Assert.That(stream.Current.Change.Signal.Signal.Value, Is.EqualTo(md5.Value));
+        // The live path is a wake-up, not the one-second poll: delivery follows the acknowledgement closely.
+        Assert.That(delivered - acknowledged, Is.LessThan(TimeSpan.FromSeconds(1)));
+        await cts.CancelAsync();
+    }
+
+    [Test]
+    public async Task Subscribe_FromCursor_ResumesAfterIt()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var cursor = (await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest())).NextCursor;
+        var later = RandomSha256();
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(later)));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        using var call = _b.Sync.Subscribe(new Proto.SubscribeRequest { Cursor = cursor }, cancellationToken: cts.Token);
+
+        Assert.That(await call.ResponseStream.MoveNext(cts.Token), Is.True);
+        Assert.That(call.ResponseStream.Current.Change.Signal.Signal.Value, Is.EqualTo(later.Value));
+        Assert.That(await call.ResponseStream.MoveNext(cts.Token), Is.True);
+        Assert.That(call.ResponseStream.Current.EventCase, Is.EqualTo(Proto.SubscribeResponse.EventOneofCase.CaughtUp));
+        await cts.CancelAsync();
+    }
+}
