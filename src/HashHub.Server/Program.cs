@@ -1,14 +1,7 @@
-using HashHub.Server.Extensions;
+using HashHub.Server;
 using HashHub.Server.Membership;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddHashHubStorage();
-builder.AddHashHubAuth();
-builder.AddHashHubGrpc();
-
-var app = builder.Build();
-app.MapHashHub();
-
+var app = HashHubApp.Create(args);
 if (AdminCommands.Handles(args))
 {
     return await AdminCommands.RunAsync(app.Services, args, Console.Out);

@@ -3,10 +3,19 @@ using BenchmarkDotNet.Running;
 namespace HashHub.Benchmarks;
 
 /// <summary>
-/// BenchmarkDotNet benchmarks of the hot paths: <c>dotnet run -c Release --project tests/HashHub.Benchmarks -- --filter '*'</c>.
+/// <c>hub ...</c> runs the end-to-end hub figures (see <see cref="Hub.HubBenchmark"/>); anything else goes to
+/// BenchmarkDotNet: <c>dotnet run -c Release --project tests/HashHub.Benchmarks -- --filter '*'</c>.
 /// Each benchmark class lives in the folder of the feature it measures.
 /// </summary>
 public static class BenchmarkProgram
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "hub")
+        {
+            return await Hub.HubBenchmark.RunAsync(args[1..]);
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
+        return 0;
+    }
 }

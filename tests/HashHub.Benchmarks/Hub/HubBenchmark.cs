@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using HashHub.Server;
+using HashHub.Server.Auth;
+using HashHub.Server.Membership;
+using HashHub.Server.Storage;
+using HashHub.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Proto = HashHub.Protos.V1;
+
+namespace HashHub.Benchmarks.Hub;
+
+/// <summary>
+/// End-to-end figures of the hub over real loopback sockets: contribution ingest (batches of 1,000) and a full
+/// sync of the whole log from an empty cursor. Usage:
+/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W]</c>.
+/// The baseline in the same run is a single writer, so the concurrent figure is reported as a ratio to it.
+/// </summary>
+internal static class HubBenchmark
+{
+    private const int BatchSize = 1_000;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var signals = Option(args, "--signals", 1_000_000);
+        var writers = Option(args, "--writers", 4);
+        var which = args.SkipWhile(a => a != "--provider").Skip(1).FirstOrDefault() ?? "both";
+        PostgresServer? postgres = null;
+        try
+        {
+            foreach (var provider in new[] { StorageProvider.Sqlite, StorageProvider.Postgres })
+            {
+                if (which != "both" && !string.Equals(which, provider.ToString(), StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+                string? connection = null;
+                if (provider == StorageProvider.Postgres)
+                {
+                    postgres ??= await PostgresServer.StartAsync();
+                    connection = await postgres.CreateDatabaseAsync();
+                }
+                await RunProviderAsync(provider, connection, signals, writers);
+            }
+        }
+        finally
+        {
+            if (postgres is not null)
+            {
+                await postgres.DisposeAsync();
+            }
+        }
+        return 0;
+    }
+
+    private static async Task RunProviderAsync(StorageProvider provider, string? connection, int signals, int writers)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "hashhub-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var grpcPort = FreePort();
+        var httpPort = FreePort();
+        var args = new List<string>
+        {
+            $"--Storage:Provider={provider}", $"--Storage:DataDirectory={data}",
+            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpcPort}", $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
+            "--Logging:LogLevel:Default=Warning", "--Kestrel:Endpoints:Grpc:Protocols=Http2",
+        };
+        if (connection is not null)
+        {
+            args.Add($"--Storage:ConnectionString={connection}");
+        }
+        await using var app = HashHubApp.Create([.. args]);
+        await app.StartAsync();
+        try
+        {
+            IssuedCredential credential;
+            await using (var scope = app.Services.CreateAsyncScope())
+            {
+                credential = await scope.ServiceProvider.GetRequiredService<MemberAdministration>().AddMemberAsync("Bench Member", false, HubScopes.All, CancellationToken.None);
+            }
+            var token = await GetTokenAsync(httpPort, credential);
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 256 * 1024 * 1024 });
+            var headers = new Metadata { { "authorization", "Bearer " + token } };
+            var contributions = new Proto.Contributions.ContributionsClient(channel);
+            var sync = new Proto.Sync.SyncClient(channel);
+
+            // Baseline: one writer, a tenth of the signals. Then W concurrent writers for the rest.
+            var baselineCount = Math.Max(BatchSize, signals / 10 / BatchSize * BatchSize);
+            var baseline = await IngestAsync(contributions, headers, 0, baselineCount, 1);
+            var concurrent = await IngestAsync(contributions, headers, baselineCount, signals - baselineCount, writers);
+            Console.WriteLine($"{provider,-9} ingest  1 writer : {baselineCount,9:N0} signals in {baseline.TotalSeconds,7:F2} s = {baselineCount / baseline.TotalSeconds,10:N0} signals/s (baseline)");
+            Console.WriteLine($"{provider,-9} ingest  {writers} writers: {signals - baselineCount,9:N0} signals in {concurrent.TotalSeconds,7:F2} s = {(signals - baselineCount) / concurrent.TotalSeconds,10:N0} signals/s ({(signals - baselineCount) / concurrent.TotalSeconds / (baselineCount / baseline.TotalSeconds):F2}x baseline)");
+
+            foreach (var pageSize in new[] { 1_000, 5_000 })
+            {
+                var stopwatch = Stopwatch.StartNew();
+                var cursor = string.Empty;
+                long received = 0;
+                while (true)
+                {
+                    var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = pageSize }, headers);
+                    received += page.Changes.Count;
+                    cursor = page.NextCursor;
+                    if (!page.HasMore)
+                    {
+                        break;
+                    }
+                }
+                stopwatch.Stop();
+                Console.WriteLine($"{provider,-9} full sync (pages of {pageSize,5:N0}): {received,9:N0} changes in {stopwatch.Elapsed.TotalSeconds,7:F2} s = {received / stopwatch.Elapsed.TotalSeconds,10:N0} changes/s");
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(data, true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task<TimeSpan> IngestAsync(Proto.Contributions.ContributionsClient client, Metadata headers, int offset, int count, int writers)
+    {
+        var batches = count / BatchSize;
+        var next = -1;
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
+        {
+            int b;
+            while ((b = Interlocked.Increment(ref next)) < batches)
+            {
+                var request = new Proto.SubmitContributionsRequest { IdempotencyKey = $"bench-{offset}-{b}" };
+                for (var i = 0; i < BatchSize; i++)
+                {
+                    request.Items.Add(new Proto.ContributionInput
+                    {
+                        Signal = new Proto.Signal { Type = Proto.SignalType.Pdq, Value = PdqValue(offset + (b * BatchSize) + i), Quality = 100 },
+                        Labels = { "behavior:glorification", "content_type:image" },
+                        SourceKind = Proto.SourceKind.Upload,
+                    });
+                }
+                await client.SubmitContributionsAsync(request, headers);
+            }
+        })));
+        return stopwatch.Elapsed;
+    }
+
+    /// <summary>A deterministic, well-spread 256-bit value per index.</summary>
+    private static string PdqValue(int index)
+    {
+        Span<byte> bytes = stackalloc byte[32];
+        var x = (ulong)index * 0x9E3779B97F4A7C15UL;
+        for (var i = 0; i < 4; i++)
+        {
+            x ^= x >> 31;
+            x *= 0xBF58476D1CE4E5B9UL;
+            x ^= x >> 27;
+            BitConverter.TryWriteBytes(bytes[(i * 8)..], x + (ulong)index);
+        }
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    private static async Task<string> GetTokenAsync(int httpPort, IssuedCredential credential)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{httpPort}/connect/token"), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = credential.ClientId,
+            ["client_secret"] = credential.ClientSecret,
+        }));
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<Dictionary<string, object>>();
+        return body!["access_token"].ToString()!;
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var value = args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        return value is null ? fallback : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
