@@ -43,14 +43,15 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 .ToDictionaryAsync(c => c.SignalId, ct);
 
             var outcomes = new List<(SignalEntity Signal, ContributionEntity Contribution, bool Created, bool Updated)>(items.Count);
+            var newSignals = new List<SignalEntity>();
+            var newContributions = new List<(ContributionEntity Contribution, SignalEntity Signal)>();
             foreach (var item in items)
             {
                 var created = false;
                 if (!signals.TryGetValue((item.Type.Name, item.Value), out var signal))
                 {
                     signal = new SignalEntity { Type = item.Type.Name, Value = item.Value, Quality = item.Quality, Status = SignalStatus.Active, CreatedAt = now, UpdatedAt = now };
-                    db.Signals.Add(signal);
-                    signals[(item.Type.Name, item.Value)] = signal;
+                    newSignals.Add(signal);
                     batch.Record(signal, ChangeKind.Created);
                     created = true;
                 }
@@ -71,15 +72,9 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                     continue;
                 }
 
-                var contribution = new ContributionEntity
-                {
-                    Signal = signal,
-                    MemberId = caller.MemberId,
-                    Status = ContributionStatus.Active,
-                    ContributedAt = now,
-                };
+                var contribution = new ContributionEntity { MemberId = caller.MemberId, Status = ContributionStatus.Active, ContributedAt = now };
                 Apply(contribution, item, now);
-                db.Contributions.Add(contribution);
+                newContributions.Add((contribution, signal));
                 if (!created)
                 {
                     signal.UpdatedAt = now;
@@ -88,6 +83,15 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 outcomes.Add((signal, contribution, created, false));
             }
 
+            // New rows go in bulk (EF Core's tracking costs more than the inserts); updates of existing rows
+            // are tracked and saved as usual.
+            var bulk = BulkWriter.For(db);
+            await bulk.InsertSignalsAsync(newSignals, ct);
+            foreach (var (contribution, signal) in newContributions)
+            {
+                contribution.SignalId = signal.Id;
+            }
+            await bulk.InsertContributionsAsync(newContributions.ConvertAll(n => n.Contribution), ct);
             await db.SaveChangesAsync(ct);
 
             var response = new Proto.SubmitContributionsResponse();

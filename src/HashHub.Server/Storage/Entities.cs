@@ -42,7 +42,7 @@ public enum SignalStatus
 /// <summary>One hash of one piece of content: unique by (type, value).</summary>
 public sealed class SignalEntity
 {
-    public long Id { get; init; }
+    public long Id { get; set; }
     public required string Type { get; init; }
     public required string Value { get; init; }
     public int? Quality { get; set; }
@@ -61,8 +61,8 @@ public enum ContributionStatus
 /// <summary>A member's statement about a signal. Never deleted: a retraction is kept as evidence.</summary>
 public sealed class ContributionEntity
 {
-    public long Id { get; init; }
-    public long SignalId { get; init; }
+    public long Id { get; set; }
+    public long SignalId { get; set; }
     public SignalEntity? Signal { get; init; }
     public required string MemberId { get; init; }
     public ContributionStatus Status { get; set; }

@@ -49,11 +49,8 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                 {
                     await LockChangeLogAsync(db, cancellationToken);
                     var now = time.GetUtcNow();
-                    foreach (var (signal, kind) in batch.Entries)
-                    {
-                        db.Changes.Add(new ChangeEntity { SignalId = signal.Id, SignalType = signal.Type, Kind = kind, CommittedAt = now });
-                    }
-                    await db.SaveChangesAsync(cancellationToken);
+                    var changes = batch.Entries.Select(e => new ChangeEntity { SignalId = e.Signal.Id, SignalType = e.Signal.Type, Kind = e.Kind, CommittedAt = now }).ToList();
+                    await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
                 }
                 await transaction.CommitAsync(cancellationToken);
                 if (batch.Count > 0)
@@ -62,7 +59,7 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                 }
                 return result;
             }
-            catch (DbUpdateException ex) when (attempt < MaxAttempts && IsUniqueViolation(ex))
+            catch (Exception ex) when (attempt < MaxAttempts && IsUniqueViolation(ex))
             {
                 db.ChangeTracker.Clear();
             }
@@ -86,7 +83,7 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
         _ => Task.CompletedTask,
     };
 
-    private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
+    private static bool IsUniqueViolation(Exception ex) => (ex is DbUpdateException ? ex.InnerException : ex) switch
     {
         Npgsql.PostgresException pg => pg.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation,
         Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19 && sqlite.SqliteExtendedErrorCode is 2067 or 1555,
