@@ -12,7 +12,7 @@ using Proto = HashHub.Protos.V1;
 namespace HashHub.Server.Contributions;
 
 /// <summary>The rules of contributing, retracting and relabelling signals.</summary>
-internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, TimeProvider time, IOptions<HubOptions> options)
+internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, MemberNames memberNames, TimeProvider time, IOptions<HubOptions> options)
 {
     public async Task<Proto.SubmitContributionsResponse> SubmitAsync(Caller caller, Proto.SubmitContributionsRequest request, CancellationToken cancellationToken)
     {
@@ -224,7 +224,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
         {
             return null;
         }
-        return ProtoMapper.ToProto(signal, await MemberNames.ForAsync(db, [signal], cancellationToken));
+        return ProtoMapper.ToProto(signal, await memberNames.ForAsync(db, [signal], cancellationToken));
     }
 
     private async Task<Dictionary<(string, string), SignalEntity>> LoadExistingAsync(IReadOnlyList<ValidItem> items, CancellationToken ct)

@@ -1,18 +1,42 @@
+using System.Collections.Concurrent;
 using HashHub.Server.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace HashHub.Server.Membership;
 
-internal static class MemberNames
+/// <summary>
+/// Display names of members, cached: every change and signal read names its contributors, and names change
+/// rarely. A name not yet cached is read from the database.
+/// </summary>
+internal sealed class MemberNames
 {
+    private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+
     /// <summary>The display names of the members that contributed to <paramref name="signals"/>.</summary>
-    public static async Task<Dictionary<string, string>> ForAsync(HubDbContext db, IEnumerable<SignalEntity> signals, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, string>> ForAsync(HubDbContext db, IEnumerable<SignalEntity> signals, CancellationToken cancellationToken)
     {
-        var ids = signals.SelectMany(s => s.Contributions).Select(c => c.MemberId).Distinct().ToList();
-        if (ids.Count == 0)
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var signal in signals)
         {
-            return [];
+            foreach (var c in signal.Contributions)
+            {
+                if (!_names.ContainsKey(c.MemberId))
+                {
+                    missing.Add(c.MemberId);
+                }
+            }
         }
-        return await db.Members.AsNoTracking().Where(m => ids.Contains(m.Id)).ToDictionaryAsync(m => m.Id, m => m.Name, cancellationToken);
+        if (missing.Count > 0)
+        {
+            var ids = missing.ToList();
+            foreach (var m in await db.Members.AsNoTracking().Where(m => ids.Contains(m.Id)).Select(m => new { m.Id, m.Name }).ToListAsync(cancellationToken))
+            {
+                _names[m.Id] = m.Name;
+            }
+        }
+        return _names;
     }
+
+    /// <summary>Forgets a member's cached name (after a rename).</summary>
+    public void Invalidate(string memberId) => _names.TryRemove(memberId, out _);
 }

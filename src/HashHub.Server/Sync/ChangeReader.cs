@@ -1,5 +1,8 @@
+using System.Data.Common;
+using System.Text.Json;
 using HashHub.Server.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace HashHub.Server.Sync;
 
@@ -10,29 +13,81 @@ internal sealed record ChangePage(IReadOnlyList<ChangeEntity> Changes, IReadOnly
 /// Reads the change log by cursor. Because appends are serialised until commit (<see cref="ChangeLog"/>),
 /// every change at or below the highest committed sequence number is already committed: reading up to that
 /// head can never pass over a change that commits later.
+/// <para>
+/// Sync is the hub's hottest read (a new member pulls millions of changes), so it runs two plain SQL queries
+/// per page (changes joined to their signals, then the signals' contributions) and materialises rows by hand,
+/// without EF Core's query pipeline.
+/// </para>
 /// </summary>
 internal sealed class ChangeReader(HubDbContext db)
 {
     public async Task<ChangePage> ReadAsync(long afterSeq, int pageSize, IReadOnlyCollection<string> types, CancellationToken cancellationToken)
     {
-        var head = await db.Changes.MaxAsync(c => (long?)c.Seq, cancellationToken) ?? 0;
-        if (head <= afterSeq)
+        var connection = db.Database.GetDbConnection();
+        var opened = connection.State != System.Data.ConnectionState.Open;
+        if (opened)
         {
-            return new ChangePage([], new Dictionary<long, SignalEntity>(), afterSeq, false);
+            await db.Database.OpenConnectionAsync(cancellationToken);
         }
-
-        var query = db.Changes.AsNoTracking().Where(c => c.Seq > afterSeq && c.Seq <= head);
-        if (types.Count > 0)
+        try
         {
-            query = query.Where(c => types.Contains(c.SignalType));
-        }
-        var changes = await query.OrderBy(c => c.Seq).Take(pageSize).ToListAsync(cancellationToken);
+            var head = await ScalarAsync("SELECT MAX(\"Seq\") FROM changes", cancellationToken);
+            if (head <= afterSeq)
+            {
+                return new ChangePage([], new Dictionary<long, SignalEntity>(), afterSeq, false);
+            }
 
-        // A short page means everything up to the head was scanned (the filter skipped the rest).
-        var nextSeq = changes.Count == pageSize ? changes[^1].Seq : head;
-        var signalIds = changes.Select(c => c.SignalId).Distinct().ToList();
-        var signals = await LoadSignalsAsync(db, signalIds, cancellationToken);
-        return new ChangePage(changes, signals, nextSeq, nextSeq < head);
+            var changes = new List<ChangeEntity>(Math.Min(pageSize, 10_000));
+            var signals = new Dictionary<long, SignalEntity>();
+            await using (var command = CreateCommand(ChangesSql(types.Count > 0)))
+            {
+                AddParameter(command, "after", afterSeq);
+                AddParameter(command, "head", head);
+                AddParameter(command, "n", pageSize);
+                if (types.Count > 0)
+                {
+                    AddListParameter(command, "types", types.ToArray());
+                }
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var signalId = reader.GetInt64(3);
+                    changes.Add(new ChangeEntity
+                    {
+                        Seq = reader.GetInt64(0),
+                        Kind = (ChangeKind)reader.GetInt32(1),
+                        CommittedAt = ReadTime(reader, 2),
+                        SignalId = signalId,
+                        SignalType = reader.GetString(4),
+                    });
+                    if (!signals.ContainsKey(signalId))
+                    {
+                        signals[signalId] = new SignalEntity
+                        {
+                            Id = signalId,
+                            Type = reader.GetString(4),
+                            Value = reader.GetString(5),
+                            Quality = reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                            Status = (SignalStatus)reader.GetInt32(7),
+                            CreatedAt = ReadTime(reader, 8),
+                            UpdatedAt = ReadTime(reader, 9),
+                        };
+                    }
+                }
+            }
+            await LoadContributionsAsync(signals, cancellationToken);
+
+            // A short page means everything up to the head was scanned (the filter skipped the rest).
+            var nextSeq = changes.Count == pageSize ? changes[^1].Seq : head;
+            return new ChangePage(changes, signals, nextSeq, nextSeq < head);
+        }
+        finally
+        {
+            if (opened)
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        }
     }
 
     /// <summary>Loads signals with all their contributions, untracked.</summary>
@@ -49,5 +104,101 @@ internal sealed class ChangeReader(HubDbContext db)
             signals[c.SignalId].Contributions.Add(c);
         }
         return signals;
+    }
+
+    private async Task LoadContributionsAsync(Dictionary<long, SignalEntity> signals, CancellationToken cancellationToken)
+    {
+        if (signals.Count == 0)
+        {
+            return;
+        }
+        var sql = $"""
+            SELECT "Id", "SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality",
+                   "ContributedAt", "UpdatedAt", "RetractedAt"
+            FROM contributions WHERE "SignalId" {InList("ids")} ORDER BY "Id"
+            """;
+        await using var command = CreateCommand(sql);
+        AddListParameter(command, "ids", signals.Keys.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var labels = reader.GetString(4);
+            signals[reader.GetInt64(1)].Contributions.Add(new ContributionEntity
+            {
+                Id = reader.GetInt64(0),
+                SignalId = reader.GetInt64(1),
+                MemberId = reader.GetString(2),
+                Status = (ContributionStatus)reader.GetInt32(3),
+                Labels = labels.Length == 0 ? [] : labels.Split(','),
+                SourceKind = reader.GetInt32(5),
+                IncidentId = reader.IsDBNull(6) ? null : reader.GetString(6),
+                CaseReference = reader.IsDBNull(7) ? null : reader.GetString(7),
+                Note = reader.IsDBNull(8) ? null : reader.GetString(8),
+                Quality = reader.IsDBNull(9) ? null : reader.GetInt32(9),
+                ContributedAt = ReadTime(reader, 10),
+                UpdatedAt = ReadTime(reader, 11),
+                RetractedAt = reader.IsDBNull(12) ? null : ReadTime(reader, 12),
+            });
+        }
+    }
+
+    private string ChangesSql(bool filtered)
+    {
+        var filter = filtered ? $"AND c.\"SignalType\" {InList("types")}" : string.Empty;
+        var select = """
+            c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt"
+            FROM changes c JOIN signals s ON s."Id" = c."SignalId"
+            """;
+        var where = $"WHERE c.\"Seq\" > @after AND c.\"Seq\" <= @head {filter} ORDER BY c.\"Seq\"";
+        return db.Provider == StorageProvider.SqlServer
+            ? $"SELECT TOP (@n) {select} {where}"
+            : $"SELECT {select} {where} LIMIT @n";
+    }
+
+    /// <summary>"IN (list parameter)": an array on PostgreSQL, a JSON array elsewhere.</summary>
+    private string InList(string parameter) => db.Provider switch
+    {
+        StorageProvider.Postgres => $"= ANY(@{parameter})",
+        StorageProvider.SqlServer => $"IN (SELECT value FROM OPENJSON(@{parameter}))",
+        _ => $"IN (SELECT value FROM json_each(@{parameter}))",
+    };
+
+    private void AddListParameter<T>(DbCommand command, string name, T[] values)
+    {
+        if (db.Provider == StorageProvider.Postgres)
+        {
+            AddParameter(command, name, values);
+        }
+        else
+        {
+            AddParameter(command, name, JsonSerializer.Serialize(values));
+        }
+    }
+
+    private DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => db.Provider == StorageProvider.Sqlite
+        ? new DateTimeOffset(reader.GetInt64(ordinal), TimeSpan.Zero)
+        : reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var command = CreateCommand(sql);
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is null or DBNull ? 0 : Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private DbCommand CreateCommand(string sql)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        return command;
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = "@" + name;
+        p.Value = value;
+        command.Parameters.Add(p);
     }
 }
