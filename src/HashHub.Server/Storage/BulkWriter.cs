@@ -10,8 +10,8 @@ namespace HashHub.Server.Storage;
 /// <summary>
 /// Inserts the rows of a large batch (new signals, contributions, change-log entries) in the current
 /// transaction without EF Core's per-entity change tracking, which costs far more than the inserts themselves
-/// at 1,000-10,000 rows a batch. PostgreSQL gets one multi-row statement per table (arrays unnested server
-/// side); SQLite one prepared statement run per row (an in-process call, no round trip); any other provider
+/// at 1,000-10,000 rows a batch. PostgreSQL gets a binary COPY per table; SQLite one prepared statement run
+/// per row (an in-process call, no round trip); any other provider
 /// goes through EF Core. The rows are not tracked afterwards; their generated keys are set on them.
 /// </summary>
 internal abstract class BulkWriter
@@ -55,30 +55,32 @@ internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
 
 internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
 {
+    // Binary COPY is PostgreSQL's fastest way in; it cannot return generated keys, so the keys are drawn from
+    // the identity columns' sequences first (one round trip) and written explicitly.
+
     public override async Task InsertSignalsAsync(IReadOnlyList<SignalEntity> signals, CancellationToken ct)
     {
         if (signals.Count == 0)
         {
             return;
         }
-        await using var command = Command("""
-            INSERT INTO signals ("Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt")
-            SELECT t, v, q, s, c, u FROM unnest(@t, @v, @q, @s, @c, @u) WITH ORDINALITY AS x(t, v, q, s, c, u, n) ORDER BY n
-            RETURNING "Id", "Type", "Value"
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("t", signals.Select(s => s.Type).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("v", signals.Select(s => s.Value).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<int?[]>("q", signals.Select(s => s.Quality).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<int[]>("s", signals.Select(s => (int)s.Status).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("c", signals.Select(s => s.CreatedAt).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("u", signals.Select(s => s.UpdatedAt).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        // RETURNING's row order is not promised, so keys are matched back by the unique (type, value).
-        var byKey = signals.ToDictionary(s => (s.Type, s.Value));
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        var ids = await NextIdsAsync("signals", "Id", signals.Count, ct);
+        await using var writer = await Connection.BeginBinaryImportAsync(
+            """COPY signals ("Id", "Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)""", ct);
+        for (var i = 0; i < signals.Count; i++)
         {
-            byKey[(reader.GetString(1), reader.GetString(2))].Id = reader.GetInt64(0);
+            var s = signals[i];
+            s.Id = ids[i];
+            await writer.StartRowAsync(ct);
+            await writer.WriteAsync(s.Id, NpgsqlDbType.Bigint, ct);
+            await writer.WriteAsync(s.Type, NpgsqlDbType.Varchar, ct);
+            await writer.WriteAsync(s.Value, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(writer, s.Quality, ct);
+            await writer.WriteAsync((int)s.Status, NpgsqlDbType.Integer, ct);
+            await writer.WriteAsync(s.CreatedAt, NpgsqlDbType.TimestampTz, ct);
+            await writer.WriteAsync(s.UpdatedAt, NpgsqlDbType.TimestampTz, ct);
         }
+        await writer.CompleteAsync(ct);
     }
 
     public override async Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct)
@@ -87,29 +89,30 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
         {
             return;
         }
-        await using var command = Command("""
-            INSERT INTO contributions ("SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality", "ContributedAt", "UpdatedAt")
-            SELECT a, b, c, d, e, f, g, h, i, j, k FROM unnest(@a, @b, @c, @d, @e, @f, @g, @h, @i, @j, @k) WITH ORDINALITY AS x(a, b, c, d, e, f, g, h, i, j, k, n) ORDER BY n
-            RETURNING "Id", "SignalId"
-            """);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("a", contributions.Select(c => c.SignalId).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("b", contributions.Select(c => c.MemberId).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<int[]>("c", contributions.Select(c => (int)c.Status).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("d", contributions.Select(c => JoinLabels(c.Labels)).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<int[]>("e", contributions.Select(c => c.SourceKind).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string?[]>("f", contributions.Select(c => c.IncidentId).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string?[]>("g", contributions.Select(c => c.CaseReference).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string?[]>("h", contributions.Select(c => c.Note).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<int?[]>("i", contributions.Select(c => c.Quality).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("j", contributions.Select(c => c.ContributedAt).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("k", contributions.Select(c => c.UpdatedAt).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        // One contribution per signal in a batch: the signal id identifies the row.
-        var bySignal = contributions.ToDictionary(c => c.SignalId);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        var ids = await NextIdsAsync("contributions", "Id", contributions.Count, ct);
+        await using var writer = await Connection.BeginBinaryImportAsync("""
+            COPY contributions ("Id", "SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality", "ContributedAt", "UpdatedAt")
+            FROM STDIN (FORMAT BINARY)
+            """, ct);
+        for (var i = 0; i < contributions.Count; i++)
         {
-            bySignal[reader.GetInt64(1)].Id = reader.GetInt64(0);
+            var c = contributions[i];
+            c.Id = ids[i];
+            await writer.StartRowAsync(ct);
+            await writer.WriteAsync(c.Id, NpgsqlDbType.Bigint, ct);
+            await writer.WriteAsync(c.SignalId, NpgsqlDbType.Bigint, ct);
+            await writer.WriteAsync(c.MemberId, NpgsqlDbType.Varchar, ct);
+            await writer.WriteAsync((int)c.Status, NpgsqlDbType.Integer, ct);
+            await writer.WriteAsync(JoinLabels(c.Labels), NpgsqlDbType.Varchar, ct);
+            await writer.WriteAsync(c.SourceKind, NpgsqlDbType.Integer, ct);
+            await WriteNullableAsync(writer, c.IncidentId, ct);
+            await WriteNullableAsync(writer, c.CaseReference, ct);
+            await WriteNullableAsync(writer, c.Note, ct);
+            await WriteNullableAsync(writer, c.Quality, ct);
+            await writer.WriteAsync(c.ContributedAt, NpgsqlDbType.TimestampTz, ct);
+            await writer.WriteAsync(c.UpdatedAt, NpgsqlDbType.TimestampTz, ct);
         }
+        await writer.CompleteAsync(ct);
     }
 
     public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
@@ -118,19 +121,68 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
         {
             return;
         }
-        // Identity values are drawn in the order the rows are produced, which ORDER BY n fixes to the list's order.
-        await using var command = Command("""
-            INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
-            SELECT a, b, c, d FROM unnest(@a, @b, @c, @d) WITH ORDINALITY AS x(a, b, c, d, n) ORDER BY n
-            """);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("a", changes.Select(c => c.SignalId).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("b", changes.Select(c => c.SignalType).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<int[]>("c", changes.Select(c => (int)c.Kind).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("d", changes.Select(c => c.CommittedAt).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        await command.ExecuteNonQueryAsync(ct);
+        // Runs under the change-log lock, so these sequence numbers are the next ones to commit, in list order.
+        var seqs = await NextIdsAsync("changes", "Seq", changes.Count, ct);
+        await using var writer = await Connection.BeginBinaryImportAsync(
+            """COPY changes ("Seq", "SignalId", "SignalType", "Kind", "CommittedAt") FROM STDIN (FORMAT BINARY)""", ct);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var c = changes[i];
+            await writer.StartRowAsync(ct);
+            await writer.WriteAsync(seqs[i], NpgsqlDbType.Bigint, ct);
+            await writer.WriteAsync(c.SignalId, NpgsqlDbType.Bigint, ct);
+            await writer.WriteAsync(c.SignalType, NpgsqlDbType.Varchar, ct);
+            await writer.WriteAsync((int)c.Kind, NpgsqlDbType.Integer, ct);
+            await writer.WriteAsync(c.CommittedAt, NpgsqlDbType.TimestampTz, ct);
+        }
+        await writer.CompleteAsync(ct);
     }
 
-    private NpgsqlCommand Command(string sql) => new(sql, (NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+    private NpgsqlConnection Connection => (NpgsqlConnection)db.Database.GetDbConnection();
+
+    /// <summary>Draws <paramref name="count"/> values of an identity column's sequence, ascending.</summary>
+    private async Task<long[]> NextIdsAsync(string table, string column, int count, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT nextval(pg_get_serial_sequence('{table}', '{column}')) FROM generate_series(1, @n)",
+            Connection, (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+        command.Parameters.Add(new NpgsqlParameter<int>("n", count));
+        var ids = new long[count];
+        var i = 0;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                ids[i++] = reader.GetInt64(0);
+            }
+        }
+        Array.Sort(ids);
+        return ids;
+    }
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken ct)
+    {
+        if (value is null)
+        {
+            await writer.WriteNullAsync(ct);
+        }
+        else
+        {
+            await writer.WriteAsync(value, NpgsqlDbType.Varchar, ct);
+        }
+    }
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter writer, int? value, CancellationToken ct)
+    {
+        if (value is { } v)
+        {
+            await writer.WriteAsync(v, NpgsqlDbType.Integer, ct);
+        }
+        else
+        {
+            await writer.WriteNullAsync(ct);
+        }
+    }
 }
 
 internal sealed class SqliteBulkWriter(HubDbContext db) : BulkWriter
