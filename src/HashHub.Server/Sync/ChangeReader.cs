@@ -42,7 +42,6 @@ internal sealed class ChangeReader(HubDbContext db)
             await using (var command = CreateCommand(ChangesSql(types.Count > 0)))
             {
                 AddParameter(command, "after", afterSeq);
-                AddParameter(command, "head", head);
                 AddParameter(command, "n", pageSize);
                 if (types.Count > 0)
                 {
@@ -77,8 +76,11 @@ internal sealed class ChangeReader(HubDbContext db)
             }
             await LoadContributionsAsync(signals, cancellationToken);
 
-            // A short page means everything up to the head was scanned (the filter skipped the rest).
-            var nextSeq = changes.Count == pageSize ? changes[^1].Seq : head;
+            // A full page ends at its last change. A short page means the query saw the whole committed log, and
+            // everything up to the head read before it was committed already: the cursor may pass the changes the
+            // type filter skipped up to there.
+            var last = changes.Count > 0 ? changes[^1].Seq : afterSeq;
+            var nextSeq = changes.Count == pageSize ? last : Math.Max(last, head);
             return new ChangePage(changes, signals, nextSeq, nextSeq < head);
         }
         finally
@@ -142,17 +144,22 @@ internal sealed class ChangeReader(HubDbContext db)
         }
     }
 
+    /// <summary>
+    /// The page's changes joined to their signals. The limit applies in a subquery on the change log's primary
+    /// key, so the database walks the index for just one page instead of joining the whole tail of the log
+    /// (which a planner with stale statistics after a bulk load would otherwise do).
+    /// </summary>
     private string ChangesSql(bool filtered)
     {
-        var filter = filtered ? $"AND c.\"SignalType\" {InList("types")}" : string.Empty;
-        var select = """
-            c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt"
-            FROM changes c JOIN signals s ON s."Id" = c."SignalId"
+        var filter = filtered ? $"AND \"SignalType\" {InList("types")}" : string.Empty;
+        var page = db.Provider == StorageProvider.SqlServer
+            ? $"SELECT TOP (@n) \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\""
+            : $"SELECT \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\" LIMIT @n";
+        return $"""
+            SELECT c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt"
+            FROM ({page}) c JOIN signals s ON s."Id" = c."SignalId"
+            ORDER BY c."Seq"
             """;
-        var where = $"WHERE c.\"Seq\" > @after AND c.\"Seq\" <= @head {filter} ORDER BY c.\"Seq\"";
-        return db.Provider == StorageProvider.SqlServer
-            ? $"SELECT TOP (@n) {select} {where}"
-            : $"SELECT {select} {where} LIMIT @n";
     }
 
     /// <summary>"IN (list parameter)": an array on PostgreSQL, a JSON array elsewhere.</summary>
