@@ -14,8 +14,8 @@ internal sealed record ChangePage(IReadOnlyList<ChangeEntity> Changes, IReadOnly
 /// every change at or below the highest committed sequence number is already committed: reading up to that
 /// head can never pass over a change that commits later.
 /// <para>
-/// Sync is the hub's hottest read (a new member pulls millions of changes), so it runs two plain SQL queries
-/// per page (changes joined to their signals, then the signals' contributions) and materialises rows by hand,
+/// Sync is the hub's hottest read (a new member pulls millions of changes), so it runs one plain SQL query
+/// per page (the page of changes, joined to their signals and the signals' contributions) and materialises rows by hand,
 /// without EF Core's query pipeline.
 /// </para>
 /// </summary>
@@ -48,33 +48,45 @@ internal sealed class ChangeReader(HubDbContext db)
                     AddListParameter(command, "types", types.ToArray());
                 }
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                // One row per (change, contribution of its signal), in log order. A signal changed twice in the
+                // page takes its contributions from the rows of its first change only.
+                var firstSeq = new Dictionary<long, long>();
+                ChangeEntity? current = null;
                 while (await reader.ReadAsync(cancellationToken))
                 {
+                    var seq = reader.GetInt64(0);
                     var signalId = reader.GetInt64(3);
-                    changes.Add(new ChangeEntity
+                    if (current?.Seq != seq)
                     {
-                        Seq = reader.GetInt64(0),
-                        Kind = (ChangeKind)reader.GetInt32(1),
-                        CommittedAt = ReadTime(reader, 2),
-                        SignalId = signalId,
-                        SignalType = reader.GetString(4),
-                    });
-                    if (!signals.ContainsKey(signalId))
-                    {
-                        signals[signalId] = new SignalEntity
+                        current = new ChangeEntity
                         {
-                            Id = signalId,
-                            Type = reader.GetString(4),
-                            Value = reader.GetString(5),
-                            Quality = reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                            Status = (SignalStatus)reader.GetInt32(7),
-                            CreatedAt = ReadTime(reader, 8),
-                            UpdatedAt = ReadTime(reader, 9),
+                            Seq = seq,
+                            Kind = (ChangeKind)reader.GetInt32(1),
+                            CommittedAt = ReadTime(reader, 2),
+                            SignalId = signalId,
+                            SignalType = reader.GetString(4),
                         };
+                        changes.Add(current);
+                        if (firstSeq.TryAdd(signalId, seq))
+                        {
+                            signals[signalId] = new SignalEntity
+                            {
+                                Id = signalId,
+                                Type = reader.GetString(4),
+                                Value = reader.GetString(5),
+                                Quality = reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                                Status = (SignalStatus)reader.GetInt32(7),
+                                CreatedAt = ReadTime(reader, 8),
+                                UpdatedAt = ReadTime(reader, 9),
+                            };
+                        }
+                    }
+                    if (firstSeq[signalId] == seq && !reader.IsDBNull(10))
+                    {
+                        signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId));
                     }
                 }
             }
-            await LoadContributionsAsync(signals, cancellationToken);
 
             // A full page ends at its last change. A short page means the query saw the whole committed log, and
             // everything up to the head read before it was committed already: the cursor may pass the changes the
@@ -108,40 +120,25 @@ internal sealed class ChangeReader(HubDbContext db)
         return signals;
     }
 
-    private async Task LoadContributionsAsync(Dictionary<long, SignalEntity> signals, CancellationToken cancellationToken)
+    private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId)
     {
-        if (signals.Count == 0)
+        var labels = reader.GetString(first + 3);
+        return new ContributionEntity
         {
-            return;
-        }
-        var sql = $"""
-            SELECT "Id", "SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality",
-                   "ContributedAt", "UpdatedAt", "RetractedAt"
-            FROM contributions WHERE "SignalId" {InList("ids")} ORDER BY "Id"
-            """;
-        await using var command = CreateCommand(sql);
-        AddListParameter(command, "ids", signals.Keys.ToArray());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var labels = reader.GetString(4);
-            signals[reader.GetInt64(1)].Contributions.Add(new ContributionEntity
-            {
-                Id = reader.GetInt64(0),
-                SignalId = reader.GetInt64(1),
-                MemberId = reader.GetString(2),
-                Status = (ContributionStatus)reader.GetInt32(3),
-                Labels = labels.Length == 0 ? [] : labels.Split(','),
-                SourceKind = reader.GetInt32(5),
-                IncidentId = reader.IsDBNull(6) ? null : reader.GetString(6),
-                CaseReference = reader.IsDBNull(7) ? null : reader.GetString(7),
-                Note = reader.IsDBNull(8) ? null : reader.GetString(8),
-                Quality = reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                ContributedAt = ReadTime(reader, 10),
-                UpdatedAt = ReadTime(reader, 11),
-                RetractedAt = reader.IsDBNull(12) ? null : ReadTime(reader, 12),
-            });
-        }
+            Id = reader.GetInt64(first),
+            SignalId = signalId,
+            MemberId = reader.GetString(first + 1),
+            Status = (ContributionStatus)reader.GetInt32(first + 2),
+            Labels = labels.Length == 0 ? [] : labels.Split(','),
+            SourceKind = reader.GetInt32(first + 4),
+            IncidentId = reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
+            CaseReference = reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
+            Note = reader.IsDBNull(first + 7) ? null : reader.GetString(first + 7),
+            Quality = reader.IsDBNull(first + 8) ? null : reader.GetInt32(first + 8),
+            ContributedAt = ReadTime(reader, first + 9),
+            UpdatedAt = ReadTime(reader, first + 10),
+            RetractedAt = reader.IsDBNull(first + 11) ? null : ReadTime(reader, first + 11),
+        };
     }
 
     /// <summary>
@@ -156,9 +153,13 @@ internal sealed class ChangeReader(HubDbContext db)
             ? $"SELECT TOP (@n) \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\""
             : $"SELECT \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\" LIMIT @n";
         return $"""
-            SELECT c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt"
-            FROM ({page}) c JOIN signals s ON s."Id" = c."SignalId"
-            ORDER BY c."Seq"
+            SELECT c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt",
+                   t."Id", t."MemberId", t."Status", t."Labels", t."SourceKind", t."IncidentId", t."CaseReference", t."Note", t."Quality",
+                   t."ContributedAt", t."UpdatedAt", t."RetractedAt"
+            FROM ({page}) c
+            JOIN signals s ON s."Id" = c."SignalId"
+            LEFT JOIN contributions t ON t."SignalId" = s."Id"
+            ORDER BY c."Seq", t."Id"
             """;
     }
 

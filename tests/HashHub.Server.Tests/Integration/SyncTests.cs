@@ -81,6 +81,24 @@ public sealed class SyncTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task ReadChanges_SignalChangedTwiceInPage_BothChangesCarryAllContributions()
+    {
+        var md5 = RandomMd5();
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(md5, "behavior:recruitment"), Item(RandomSha256())));
+        await _b.Contributions.SubmitContributionsAsync(Batch(Item(md5, "behavior:instruction")));
+
+        var page = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+
+        Assert.That(page.Changes.Select(c => c.Kind), Is.EqualTo(new[] { Proto.ChangeKind.Created, Proto.ChangeKind.Created, Proto.ChangeKind.Updated }));
+        foreach (var change in new[] { page.Changes[0], page.Changes[2] })
+        {
+            Assert.That(change.Signal.Contributions.Select(c => c.Provenance.MemberName), Is.EqualTo(new[] { "Alpha", "Beta" }));
+            Assert.That(change.Signal.Labels, Is.EqualTo(new[] { "behavior:instruction", "behavior:recruitment" }));
+        }
+        Assert.That(page.Changes[1].Signal.Contributions, Has.Count.EqualTo(1));
+    }
+
+    [Test]
     public async Task ReadChanges_TypeFilter_SkipsOtherTypesAndStillAdvances()
     {
         await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomSha256()), Item(RandomMd5()), Item(RandomSha256())));
