@@ -102,7 +102,7 @@ public static class PdqHasher
             quality = 0;
             return false;
         }
-        quality = PdqScalar.Dct16(rgba, width, height, grey, dct);
+        quality = PdqVectorized.Dct16(rgba, width, height, grey, dct);
         return true;
     }
 }

@@ -2,7 +2,7 @@ namespace HashHub.Core.Signals.Pdq;
 
 /// <summary>
 /// A direct scalar transcription of the PDQ hashing document's steps, in the reference's loop and float order:
-/// the oracle for <c>PdqVectorized</c> and the baseline in the benchmarks. Not used on the hot path.
+/// the oracle for <see cref="PdqVectorized"/> and the baseline in the benchmarks. Not used on the hot path.
 /// </summary>
 internal static class PdqScalar
 {
