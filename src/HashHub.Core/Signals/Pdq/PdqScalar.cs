@@ -19,11 +19,11 @@ internal static class PdqScalar
         {
             for (var i = 0; i < height; i++)
             {
-                Box1D(buffer1, buffer2, i * width, width, 1, windowAlongRows);
+                Box1D(buffer1.AsSpan(i * width), buffer2.AsSpan(i * width), width, 1, windowAlongRows);
             }
             for (var j = 0; j < width; j++)
             {
-                Box1D(buffer2, buffer1, j, height, width, windowAlongCols);
+                Box1D(buffer2.AsSpan(j), buffer1.AsSpan(j), height, width, windowAlongCols);
             }
         }
 
@@ -57,16 +57,16 @@ internal static class PdqScalar
     /// output, shrunk at both ends. The running sum adds the entering sample and then subtracts the leaving one;
     /// float rounding depends on that order, so it is kept.
     /// </summary>
-    public static void Box1D(float[] input, float[] output, int start, int length, int stride, int window)
+    public static void Box1D(ReadOnlySpan<float> input, Span<float> output, int length, int stride, int window)
     {
         var half = (window + 2) / 2;
         var phase1 = half - 1;
         var phase2 = window - half + 1;
         var phase3 = length - window;
         var phase4 = half - 1;
-        var li = start;
-        var ri = start;
-        var oi = start;
+        var li = 0;
+        var ri = 0;
+        var oi = 0;
         var sum = 0f;
         var count = 0;
         for (var i = 0; i < phase1; i++)

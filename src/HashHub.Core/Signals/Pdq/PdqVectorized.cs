@@ -52,27 +52,15 @@ internal static class PdqVectorized
                 colNeeded[sampledCols[k]] = true;
             }
 
-            // Luma, H x W; then the transpose, W x H, so that the first row pass is a column pass.
+            // Luma, H x W. Pass 1: along rows (8-row strips, transposed in cache), then down the columns.
             Luma(rgba, grey, a);
-            Transpose(a, b, height, width);
-            // Pass 1 along rows (on the transpose), back to H x W, pass 1 along columns.
-            ColumnPass(b, a, width, height, windowAlongRows, default);
-            Transpose(a, b, width, height);
+            RowPass(a, b, height, width, windowAlongRows, default, default);
             ColumnPass(b, a, height, width, windowAlongCols, default);
-            // Pass 2 along rows, keeping only the 64 sampled columns (rows of the transpose).
-            Transpose(a, b, height, width);
-            ColumnPass(b, a, width, height, windowAlongRows, colNeeded);
-            // Gather those 64 columns as an H x 64 image, pass 2 along columns keeping only the 64 sampled rows.
+            // Pass 2 along rows, finishing only the 64 sampled columns, gathered as an H x 64 image; then down those
+            // 64 columns, finishing only the 64 sampled rows.
             var g = gathered.AsSpan(0, height * 64);
             var f = filtered.AsSpan(0, height * 64);
-            for (var j = 0; j < 64; j++)
-            {
-                var column = a.Slice(sampledCols[j] * height, height);
-                for (var i = 0; i < height; i++)
-                {
-                    g[i * 64 + j] = column[i];
-                }
-            }
+            RowPass(a, g, height, width, windowAlongRows, colNeeded, sampledCols);
             ColumnPass(g, f, height, 64, windowAlongCols, rowNeeded);
 
             Span<float> buffer64 = stackalloc float[64 * 64];
@@ -131,6 +119,131 @@ internal static class PdqVectorized
             luma[p] = grey
                 ? rgba[p * 4]
                 : PdqCommon.LumaR * rgba[p * 4] + PdqCommon.LumaG * rgba[p * 4 + 1] + PdqCommon.LumaB * rgba[p * 4 + 2];
+        }
+    }
+
+    /// <summary>
+    /// The reference's box1DFloat along every row. Eight rows at a time are transposed into a small buffer, so that
+    /// one vector holds the eight rows' running sums as the columns go by, and transposed back. When
+    /// <paramref name="sampledCols"/> is given, only those columns are finished, and they are written to
+    /// <paramref name="dst"/> as a rows x 64 image (column k = source column sampledCols[k]).
+    /// </summary>
+    internal static void RowPass(
+        ReadOnlySpan<float> src, Span<float> dst, int rows, int cols, int window, ReadOnlySpan<bool> keepCols, ReadOnlySpan<int> sampledCols)
+    {
+        var stripInArray = ArrayPool<float>.Shared.Rent(cols * 8);
+        var stripOutArray = ArrayPool<float>.Shared.Rent(cols * 8);
+        var rowArray = ArrayPool<float>.Shared.Rent(cols);
+        try
+        {
+            var stripIn = stripInArray.AsSpan(0, cols * 8);
+            var stripOut = stripOutArray.AsSpan(0, cols * 8);
+            var r0 = 0;
+            for (; r0 + 8 <= rows; r0 += 8)
+            {
+                Transpose(src.Slice(r0 * cols, cols * 8), stripIn, 8, cols);
+                RunningSum8(stripIn, stripOut, cols, window, keepCols);
+                if (sampledCols.IsEmpty)
+                {
+                    Transpose(stripOut, dst.Slice(r0 * cols, cols * 8), cols, 8);
+                }
+                else
+                {
+                    for (var r = 0; r < 8; r++)
+                    {
+                        var row = dst.Slice((r0 + r) * 64, 64);
+                        for (var k = 0; k < 64; k++)
+                        {
+                            row[k] = stripOut[sampledCols[k] * 8 + r];
+                        }
+                    }
+                }
+            }
+            // The last rows % 8 rows, one at a time.
+            var rowOut = rowArray.AsSpan(0, cols);
+            for (; r0 < rows; r0++)
+            {
+                PdqScalar.Box1D(src.Slice(r0 * cols, cols), rowOut, cols, 1, window);
+                if (sampledCols.IsEmpty)
+                {
+                    rowOut.CopyTo(dst.Slice(r0 * cols, cols));
+                }
+                else
+                {
+                    for (var k = 0; k < 64; k++)
+                    {
+                        dst[r0 * 64 + k] = rowOut[sampledCols[k]];
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(stripInArray);
+            ArrayPool<float>.Shared.Return(stripOutArray);
+            ArrayPool<float>.Shared.Return(rowArray);
+        }
+    }
+
+    /// <summary>box1DFloat on eight interleaved vectors (element [i*8 + lane]), the running sums held in one register.</summary>
+    private static void RunningSum8(ReadOnlySpan<float> input, Span<float> output, int length, int window, ReadOnlySpan<bool> keep)
+    {
+        var half = (window + 2) / 2;
+        var phase1 = half - 1;
+        var phase2 = window - half + 1;
+        var phase3 = length - window;
+        var phase4 = half - 1;
+        ref var src = ref MemoryMarshal.GetReference(input);
+        ref var dst = ref MemoryMarshal.GetReference(output);
+        var sum = Vector256<float>.Zero;
+        nuint ri = 0;
+        nuint li = 0;
+        nuint oi = 0;
+        var count = 0;
+        for (var i = 0; i < phase1; i++, ri += 8)
+        {
+            sum += Vector256.LoadUnsafe(ref src, ri);
+            count++;
+        }
+        for (var i = 0; i < phase2; i++, ri += 8, oi += 8)
+        {
+            sum += Vector256.LoadUnsafe(ref src, ri);
+            count++;
+            if (keep.IsEmpty || keep[(int)(oi / 8)])
+            {
+                (sum / Vector256.Create((float)count)).StoreUnsafe(ref dst, oi);
+            }
+        }
+        var divisor = Vector256.Create((float)count);
+        if (keep.IsEmpty)
+        {
+            for (var i = 0; i < phase3; i++, ri += 8, li += 8, oi += 8)
+            {
+                sum += Vector256.LoadUnsafe(ref src, ri);
+                sum -= Vector256.LoadUnsafe(ref src, li);
+                (sum / divisor).StoreUnsafe(ref dst, oi);
+            }
+        }
+        else
+        {
+            for (var i = 0; i < phase3; i++, ri += 8, li += 8, oi += 8)
+            {
+                sum += Vector256.LoadUnsafe(ref src, ri);
+                sum -= Vector256.LoadUnsafe(ref src, li);
+                if (keep[(int)(oi / 8)])
+                {
+                    (sum / divisor).StoreUnsafe(ref dst, oi);
+                }
+            }
+        }
+        for (var i = 0; i < phase4; i++, li += 8, oi += 8)
+        {
+            sum -= Vector256.LoadUnsafe(ref src, li);
+            count--;
+            if (keep.IsEmpty || keep[(int)(oi / 8)])
+            {
+                (sum / Vector256.Create((float)count)).StoreUnsafe(ref dst, oi);
+            }
         }
     }
 
