@@ -123,43 +123,44 @@ internal static class PdqVectorized
     }
 
     /// <summary>
-    /// The reference's box1DFloat along every row. Eight rows at a time are transposed into a small buffer, so that
-    /// one vector holds the eight rows' running sums as the columns go by, and transposed back. When
+    /// The reference's box1DFloat along every row. Sixteen rows at a time are transposed into a small buffer, so that
+    /// two vectors hold the sixteen rows' running sums as the columns go by, and transposed back. When
     /// <paramref name="sampledCols"/> is given, only those columns are finished, and they are written to
     /// <paramref name="dst"/> as a rows x 64 image (column k = source column sampledCols[k]).
     /// </summary>
     internal static void RowPass(
         ReadOnlySpan<float> src, Span<float> dst, int rows, int cols, int window, ReadOnlySpan<bool> keepCols, ReadOnlySpan<int> sampledCols)
     {
-        var stripInArray = ArrayPool<float>.Shared.Rent(cols * 8);
-        var stripOutArray = ArrayPool<float>.Shared.Rent(cols * 8);
+        const int strip = 16;
+        var stripInArray = ArrayPool<float>.Shared.Rent(cols * strip);
+        var stripOutArray = ArrayPool<float>.Shared.Rent(cols * strip);
         var rowArray = ArrayPool<float>.Shared.Rent(cols);
         try
         {
-            var stripIn = stripInArray.AsSpan(0, cols * 8);
-            var stripOut = stripOutArray.AsSpan(0, cols * 8);
+            var stripIn = stripInArray.AsSpan(0, cols * strip);
+            var stripOut = stripOutArray.AsSpan(0, cols * strip);
             var r0 = 0;
-            for (; r0 + 8 <= rows; r0 += 8)
+            for (; r0 + strip <= rows; r0 += strip)
             {
-                Transpose(src.Slice(r0 * cols, cols * 8), stripIn, 8, cols);
-                RunningSum8(stripIn, stripOut, cols, window, keepCols);
+                Transpose(src.Slice(r0 * cols, cols * strip), stripIn, strip, cols);
+                RunningSum16(stripIn, stripOut, cols, window, keepCols);
                 if (sampledCols.IsEmpty)
                 {
-                    Transpose(stripOut, dst.Slice(r0 * cols, cols * 8), cols, 8);
+                    Transpose(stripOut, dst.Slice(r0 * cols, cols * strip), cols, strip);
                 }
                 else
                 {
-                    for (var r = 0; r < 8; r++)
+                    for (var r = 0; r < strip; r++)
                     {
                         var row = dst.Slice((r0 + r) * 64, 64);
                         for (var k = 0; k < 64; k++)
                         {
-                            row[k] = stripOut[sampledCols[k] * 8 + r];
+                            row[k] = stripOut[sampledCols[k] * strip + r];
                         }
                     }
                 }
             }
-            // The last rows % 8 rows, one at a time.
+            // The last rows % 16 rows, one at a time.
             var rowOut = rowArray.AsSpan(0, cols);
             for (; r0 < rows; r0++)
             {
@@ -185,8 +186,11 @@ internal static class PdqVectorized
         }
     }
 
-    /// <summary>box1DFloat on eight interleaved vectors (element [i*8 + lane]), the running sums held in one register.</summary>
-    private static void RunningSum8(ReadOnlySpan<float> input, Span<float> output, int length, int window, ReadOnlySpan<bool> keep)
+    /// <summary>
+    /// box1DFloat on sixteen interleaved vectors (element [i*16 + lane]), the running sums held in two registers: two
+    /// independent dependency chains, so the adder's latency is hidden.
+    /// </summary>
+    private static void RunningSum16(ReadOnlySpan<float> input, Span<float> output, int length, int window, ReadOnlySpan<bool> keep)
     {
         var half = (window + 2) / 2;
         var phase1 = half - 1;
@@ -195,54 +199,68 @@ internal static class PdqVectorized
         var phase4 = half - 1;
         ref var src = ref MemoryMarshal.GetReference(input);
         ref var dst = ref MemoryMarshal.GetReference(output);
-        var sum = Vector256<float>.Zero;
+        var sum0 = Vector256<float>.Zero;
+        var sum1 = Vector256<float>.Zero;
         nuint ri = 0;
         nuint li = 0;
         nuint oi = 0;
         var count = 0;
-        for (var i = 0; i < phase1; i++, ri += 8)
+        for (var i = 0; i < phase1; i++, ri += 16)
         {
-            sum += Vector256.LoadUnsafe(ref src, ri);
+            sum0 += Vector256.LoadUnsafe(ref src, ri);
+            sum1 += Vector256.LoadUnsafe(ref src, ri + 8);
             count++;
         }
-        for (var i = 0; i < phase2; i++, ri += 8, oi += 8)
+        for (var i = 0; i < phase2; i++, ri += 16, oi += 16)
         {
-            sum += Vector256.LoadUnsafe(ref src, ri);
+            sum0 += Vector256.LoadUnsafe(ref src, ri);
+            sum1 += Vector256.LoadUnsafe(ref src, ri + 8);
             count++;
-            if (keep.IsEmpty || keep[(int)(oi / 8)])
+            if (keep.IsEmpty || keep[(int)(oi / 16)])
             {
-                (sum / Vector256.Create((float)count)).StoreUnsafe(ref dst, oi);
+                var d = Vector256.Create((float)count);
+                (sum0 / d).StoreUnsafe(ref dst, oi);
+                (sum1 / d).StoreUnsafe(ref dst, oi + 8);
             }
         }
         var divisor = Vector256.Create((float)count);
         if (keep.IsEmpty)
         {
-            for (var i = 0; i < phase3; i++, ri += 8, li += 8, oi += 8)
+            for (var i = 0; i < phase3; i++, ri += 16, li += 16, oi += 16)
             {
-                sum += Vector256.LoadUnsafe(ref src, ri);
-                sum -= Vector256.LoadUnsafe(ref src, li);
-                (sum / divisor).StoreUnsafe(ref dst, oi);
+                sum0 += Vector256.LoadUnsafe(ref src, ri);
+                sum1 += Vector256.LoadUnsafe(ref src, ri + 8);
+                sum0 -= Vector256.LoadUnsafe(ref src, li);
+                sum1 -= Vector256.LoadUnsafe(ref src, li + 8);
+                (sum0 / divisor).StoreUnsafe(ref dst, oi);
+                (sum1 / divisor).StoreUnsafe(ref dst, oi + 8);
             }
         }
         else
         {
-            for (var i = 0; i < phase3; i++, ri += 8, li += 8, oi += 8)
+            for (var i = 0; i < phase3; i++, ri += 16, li += 16, oi += 16)
             {
-                sum += Vector256.LoadUnsafe(ref src, ri);
-                sum -= Vector256.LoadUnsafe(ref src, li);
-                if (keep[(int)(oi / 8)])
+                sum0 += Vector256.LoadUnsafe(ref src, ri);
+                sum1 += Vector256.LoadUnsafe(ref src, ri + 8);
+                sum0 -= Vector256.LoadUnsafe(ref src, li);
+                sum1 -= Vector256.LoadUnsafe(ref src, li + 8);
+                if (keep[(int)(oi / 16)])
                 {
-                    (sum / divisor).StoreUnsafe(ref dst, oi);
+                    (sum0 / divisor).StoreUnsafe(ref dst, oi);
+                    (sum1 / divisor).StoreUnsafe(ref dst, oi + 8);
                 }
             }
         }
-        for (var i = 0; i < phase4; i++, li += 8, oi += 8)
+        for (var i = 0; i < phase4; i++, li += 16, oi += 16)
         {
-            sum -= Vector256.LoadUnsafe(ref src, li);
+            sum0 -= Vector256.LoadUnsafe(ref src, li);
+            sum1 -= Vector256.LoadUnsafe(ref src, li + 8);
             count--;
-            if (keep.IsEmpty || keep[(int)(oi / 8)])
+            if (keep.IsEmpty || keep[(int)(oi / 16)])
             {
-                (sum / Vector256.Create((float)count)).StoreUnsafe(ref dst, oi);
+                var d = Vector256.Create((float)count);
+                (sum0 / d).StoreUnsafe(ref dst, oi);
+                (sum1 / d).StoreUnsafe(ref dst, oi + 8);
             }
         }
     }
