@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using SkiaSharp;
 
 namespace HashHub.Core.Signals.Imaging;
@@ -19,13 +18,43 @@ internal static class ImageDecoder
         {
             throw new FileNotFoundException($"Image file '{path}' does not exist.", path);
         }
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
+        {
+            if (IsSixteenBitPng(stream))
+            {
+                return Png16Decoder.Decode(stream, path);
+            }
+        }
+        // Skia's own file stream reads faster than a managed stream wrapper.
         using var codec = SKCodec.Create(path, out var result);
         return Decode(codec, result, path);
+    }
+
+    /// <summary>Peeks at the PNG header without moving the (seekable) stream.</summary>
+    private static bool IsSixteenBitPng(Stream stream)
+    {
+        var start = stream.Position;
+        Span<byte> header = stackalloc byte[26];
+        var headerLength = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        stream.Position = start;
+        return Png16Decoder.IsSixteenBitPng(header[..headerLength]);
     }
 
     public static DecodedImage Decode(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek)
+        {
+            // Both the 16-bit check and Skia's format sniffing look ahead; a copy makes any stream seekable.
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
+        if (IsSixteenBitPng(stream))
+        {
+            return Png16Decoder.Decode(stream, source);
+        }
         using var managed = new SKManagedStream(stream, disposeManagedStream: false);
         using var codec = SKCodec.Create(managed, out var result);
         return Decode(codec, result, source);
@@ -50,15 +79,11 @@ internal static class ImageDecoder
             throw new ImageDecodeException(source, $"unsupported image size {width}x{height}");
         }
 
-        // 16 bits per channel: Skia would reduce to 8 bits on its own; decode at 16 bits and round value/257 so the
-        // reduction is the proper one (the reference's CImg keeps the low byte, which no one should copy).
-        var sixteenBit = codec.Info.ColorType is SKColorType.Rgba16161616 or SKColorType.RgbaF16 or SKColorType.RgbaF32;
+        // 16-bit PNGs never get here (Png16Decoder rounds them properly); every other format Skia reads is 8-bit.
         var buffer = ArrayPool<byte>.Shared.Rent(width * height * 4);
         try
         {
-            var decoded = sixteenBit
-                ? Decode16(codec, width, height, buffer)
-                : GetPixels(codec, new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), buffer);
+            var decoded = GetPixels(codec, new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), buffer);
             if (decoded != SKCodecResult.Success)
             {
                 throw new ImageDecodeException(source, decoded switch
@@ -75,42 +100,6 @@ internal static class ImageDecoder
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
-        }
-    }
-
-    private static SKCodecResult Decode16(SKCodec codec, int width, int height, byte[] output)
-    {
-        var wide = ArrayPool<ushort>.Shared.Rent(width * height * 4);
-        try
-        {
-            var bytes = MemoryMarshal.AsBytes(wide.AsSpan(0, width * height * 4));
-            var info = new SKImageInfo(width, height, SKColorType.Rgba16161616, SKAlphaType.Unpremul);
-            SKCodecResult result;
-            unsafe
-            {
-                fixed (byte* p = bytes)
-                {
-                    result = codec.GetPixels(info, (IntPtr)p);
-                }
-            }
-            if (result == SKCodecResult.Success)
-            {
-                Narrow16To8(wide.AsSpan(0, width * height * 4), output);
-            }
-            return result;
-        }
-        finally
-        {
-            ArrayPool<ushort>.Shared.Return(wide);
-        }
-    }
-
-    /// <summary>16 to 8 bits, rounded to nearest: (v + 128) / 257 is round(v * 255 / 65535).</summary>
-    internal static void Narrow16To8(ReadOnlySpan<ushort> wide, Span<byte> narrow)
-    {
-        for (var i = 0; i < wide.Length; i++)
-        {
-            narrow[i] = (byte)((wide[i] + 128) / 257);
         }
     }
 

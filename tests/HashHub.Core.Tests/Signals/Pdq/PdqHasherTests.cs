@@ -74,15 +74,4 @@ public sealed class PdqHasherTests
 
         Assert.That(PdqHasher.Hash(rgba, 64, 64).Quality, Is.Zero);
     }
-
-    [Test]
-    public void Narrow16To8_RoundsValueOver257()
-    {
-        ushort[] wide = [0, 128, 129, 257, 385, 386, 65535, 65406];
-        var narrow = new byte[wide.Length];
-
-        ImageDecoder.Narrow16To8(wide, narrow);
-
-        Assert.That(narrow, Is.EqualTo(new byte[] { 0, 0, 1, 1, 1, 2, 255, 254 }));
-    }
 }
