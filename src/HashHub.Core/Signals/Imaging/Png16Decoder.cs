@@ -35,7 +35,7 @@ internal static class Png16Decoder
             ReadExactly(stream, eight, source);
             var length = BinaryPrimitives.ReadInt32BigEndian(eight);
             var type = System.Text.Encoding.ASCII.GetString(eight[4..]);
-            if (length < 0)
+            if (length < 0 || length > 1 << 30)
             {
                 throw new ImageDecodeException(source, "corrupt PNG chunk length");
             }

@@ -102,15 +102,17 @@ internal static class PdqCommon
     }
 
     /// <summary>
-    /// Rows 1-16 of the 64-point DCT-II matrix (row 0, the DC term, is not used by PDQ), computed in double and stored
-    /// as float exactly as the reference does: sqrt(2/64) * cos(pi/2/64 * (i+1) * (2j+1)).
+    /// Rows 1-16 of the 64-point DCT-II matrix (row 0, the DC term, is not used by PDQ), as the reference builds it:
+    /// the scale sqrt(2/64) is rounded to float first, then multiplied in double by cos(pi/2/64 * (i+1) * (2j+1)),
+    /// and the product is stored as float. Rounding the scale to float matters: a double scale moves DCT outputs by
+    /// an ulp (found with the reference's dumped intermediates).
     /// </summary>
     public static readonly float[] DctMatrix = BuildDctMatrix();
 
     private static float[] BuildDctMatrix()
     {
         var d = new float[16 * 64];
-        var scale = Math.Sqrt(2.0 / 64.0);
+        double scale = (float)Math.Sqrt(2.0 / 64.0);
         for (var i = 0; i < 16; i++)
         {
             for (var j = 0; j < 64; j++)

@@ -27,6 +27,16 @@ internal static class PdqVectorized
     /// <summary>The 16x16 DCT output and quality; same contract and result as <see cref="PdqScalar.Dct16"/>.</summary>
     public static int Dct16(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> dct16X16)
     {
+        Span<float> buffer64 = stackalloc float[64 * 64];
+        Downsample64(rgba, width, height, grey, buffer64);
+        var quality = PdqCommon.Quality(buffer64);
+        Dct(buffer64, dct16X16);
+        return quality;
+    }
+
+    /// <summary>Luma, two Jarosz passes and decimation to the 64x64 image the quality metric and the DCT read.</summary>
+    internal static void Downsample64(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> buffer64)
+    {
         var size = width * height;
         var buffer1 = ArrayPool<float>.Shared.Rent(size);
         var buffer2 = ArrayPool<float>.Shared.Rent(size);
@@ -63,15 +73,10 @@ internal static class PdqVectorized
             RowPass(a, g, height, width, windowAlongRows, colNeeded, sampledCols);
             ColumnPass(g, f, height, 64, windowAlongCols, rowNeeded);
 
-            Span<float> buffer64 = stackalloc float[64 * 64];
             for (var i = 0; i < 64; i++)
             {
                 f.Slice(sampledRows[i] * 64, 64).CopyTo(buffer64.Slice(i * 64, 64));
             }
-
-            var quality = PdqCommon.Quality(buffer64);
-            Dct(buffer64, dct16X16);
-            return quality;
         }
         finally
         {
