@@ -9,6 +9,16 @@ internal static class PdqScalar
     /// <summary>The 16x16 DCT output and quality of an RGBA image (luma per <paramref name="grey"/>).</summary>
     public static int Dct16(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> dct16X16)
     {
+        var buffer64 = new float[64 * 64];
+        Downsample64(rgba, width, height, grey, buffer64);
+        var quality = PdqCommon.Quality(buffer64);
+        Dct(buffer64, dct16X16);
+        return quality;
+    }
+
+    /// <summary>Luma, two Jarosz passes (rows then columns, twice) on full-size buffers, and decimation to 64x64.</summary>
+    public static void Downsample64(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> buffer64)
+    {
         var buffer1 = new float[width * height];
         var buffer2 = new float[width * height];
         Luma(rgba, grey, buffer1);
@@ -27,7 +37,6 @@ internal static class PdqScalar
             }
         }
 
-        var buffer64 = new float[64 * 64];
         for (var i = 0; i < 64; i++)
         {
             var ini = PdqCommon.DecimationIndex(i, height, 64);
@@ -36,10 +45,6 @@ internal static class PdqScalar
                 buffer64[i * 64 + j] = buffer1[ini * width + PdqCommon.DecimationIndex(j, width, 64)];
             }
         }
-
-        var quality = PdqCommon.Quality(buffer64);
-        Dct(buffer64, dct16X16);
-        return quality;
     }
 
     public static void Luma(ReadOnlySpan<byte> rgba, bool grey, Span<float> luma)

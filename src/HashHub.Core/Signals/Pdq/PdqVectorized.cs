@@ -28,13 +28,17 @@ internal static class PdqVectorized
     public static int Dct16(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> dct16X16)
     {
         Span<float> buffer64 = stackalloc float[64 * 64];
-        Downsample64(rgba, width, height, grey, buffer64);
+        PdqStreaming.Downsample64(rgba, width, height, grey, buffer64);
         var quality = PdqCommon.Quality(buffer64);
         Dct(buffer64, dct16X16);
         return quality;
     }
 
-    /// <summary>Luma, two Jarosz passes and decimation to the 64x64 image the quality metric and the DCT read.</summary>
+    /// <summary>
+    /// Luma, two Jarosz passes and decimation to the 64x64 image the quality metric and the DCT read, with full-size
+    /// intermediate images. <see cref="PdqStreaming"/> computes the same without them and is what hashing uses; this
+    /// simpler form stays as a second implementation the tests hold it to.
+    /// </summary>
     internal static void Downsample64(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> buffer64)
     {
         var size = width * height;
@@ -195,7 +199,7 @@ internal static class PdqVectorized
     /// box1DFloat on sixteen interleaved vectors (element [i*16 + lane]), the running sums held in two registers: two
     /// independent dependency chains, so the adder's latency is hidden.
     /// </summary>
-    private static void RunningSum16(ReadOnlySpan<float> input, Span<float> output, int length, int window, ReadOnlySpan<bool> keep)
+    internal static void RunningSum16(ReadOnlySpan<float> input, Span<float> output, int length, int window, ReadOnlySpan<bool> keep)
     {
         var half = (window + 2) / 2;
         var phase1 = half - 1;
@@ -327,7 +331,7 @@ internal static class PdqVectorized
         }
     }
 
-    private static void AddRow(Span<float> sum, ReadOnlySpan<float> row)
+    internal static void AddRow(Span<float> sum, ReadOnlySpan<float> row)
     {
         var j = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -345,7 +349,7 @@ internal static class PdqVectorized
         }
     }
 
-    private static void SubtractRow(Span<float> sum, ReadOnlySpan<float> row)
+    internal static void SubtractRow(Span<float> sum, ReadOnlySpan<float> row)
     {
         var j = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -363,7 +367,7 @@ internal static class PdqVectorized
         }
     }
 
-    private static void DivideRow(ReadOnlySpan<float> sum, Span<float> output, int count)
+    internal static void DivideRow(ReadOnlySpan<float> sum, Span<float> output, int count)
     {
         var j = 0;
         float divisor = count;
@@ -384,7 +388,7 @@ internal static class PdqVectorized
     }
 
     /// <summary>The full-window step: sum += entering; sum -= leaving; output = sum / count (output may be empty).</summary>
-    private static void SlideRow(Span<float> sum, ReadOnlySpan<float> entering, ReadOnlySpan<float> leaving, Span<float> output, int count)
+    internal static void SlideRow(Span<float> sum, ReadOnlySpan<float> entering, ReadOnlySpan<float> leaving, Span<float> output, int count)
     {
         var j = 0;
         float divisor = count;

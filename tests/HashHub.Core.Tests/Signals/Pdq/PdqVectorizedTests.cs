@@ -10,6 +10,9 @@ namespace HashHub.Core.Tests.Signals.Pdq;
 public sealed class PdqVectorizedTests
 {
     [TestCase(5, 5)]
+    [TestCase(5, 300)]
+    [TestCase(9, 1000)]
+    [TestCase(2000, 33)]
     [TestCase(7, 13)]
     [TestCase(34, 42)]
     [TestCase(63, 65)]
@@ -40,6 +43,30 @@ public sealed class PdqVectorizedTests
             Assert.That(actualQuality, Is.EqualTo(expectedQuality));
             Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
         }
+    }
+
+    [TestCase(5, 5)]
+    [TestCase(9, 1000)]
+    [TestCase(2000, 33)]
+    [TestCase(34, 42)]
+    [TestCase(129, 257)]
+    [TestCase(513, 300)]
+    [TestCase(1024, 768)]
+    public void Downsample64_StreamingAndBuffered_BitIdenticalToScalar(int width, int height)
+    {
+        var random = new Random(width * 31 + height);
+        var rgba = new byte[width * height * 4];
+        random.NextBytes(rgba);
+        var expected = new float[64 * 64];
+        var buffered = new float[64 * 64];
+        var streamed = new float[64 * 64];
+
+        PdqScalar.Downsample64(rgba, width, height, grey: false, expected);
+        PdqVectorized.Downsample64(rgba, width, height, grey: false, buffered);
+        PdqStreaming.Downsample64(rgba, width, height, grey: false, streamed);
+
+        Assert.That(buffered.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), "buffered");
+        Assert.That(streamed.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), "streamed");
     }
 
     [TestCase(8, 8)]
