@@ -3,7 +3,7 @@ using System.Buffers;
 namespace HashHub.Core.Signals.Pdq;
 
 /// <summary>
-/// The downsample of <see cref="PdqVectorized"/> (luma, two Jarosz passes, decimation to 64x64) streamed in 16-row
+/// The PDQ downsample (luma, two Jarosz passes, decimation to 64x64) with the <see cref="PdqVectorized"/> blocks, streamed in 16-row
 /// strips, so that no full-size float image is ever written: a 12-megapixel photo otherwise moves several hundred
 /// megabytes through memory, which costs more than the arithmetic. Each strip of luma is filtered along its rows, its
 /// rows enter the first column pass (which keeps a ring of the last window + 16 filtered rows for the samples leaving
@@ -66,7 +66,7 @@ internal sealed class PdqStreaming
         _filtered = pool.Rent(height * 64);
     }
 
-    /// <summary>Same contract and result as <see cref="PdqVectorized.Downsample64"/>.</summary>
+    /// <summary>Luma, two Jarosz passes and decimation: the 64x64 image of <see cref="PdqScalar.Downsample64"/>, bit for bit.</summary>
     public static void Downsample64(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> buffer64)
     {
         var pipeline = new PdqStreaming(width, height);

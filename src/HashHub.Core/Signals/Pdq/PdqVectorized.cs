@@ -7,20 +7,21 @@ using System.Runtime.Intrinsics.X86;
 namespace HashHub.Core.Signals.Pdq;
 
 /// <summary>
-/// The fast PDQ pipeline: the same float32 operations as <see cref="PdqScalar"/>, in the same order for every output
-/// value, only arranged so that SIMD lanes work on independent values. Bit-exactness rests on three facts:
+/// The fast PDQ building blocks: the same float32 operations as <see cref="PdqScalar"/>, in the same order for every
+/// output value, only arranged so that SIMD lanes work on independent values. Bit-exactness rests on three facts:
 /// IEEE add, subtract, multiply and divide give the same result in a vector lane as in scalar code; no multiply is
-/// fused with an add (RyuJIT only emits FMA for explicit FMA calls); and each running sum still sees its inputs in
-/// the reference's order.
+/// fused with an add (RyuJIT emits FMA only for explicit FMA calls, and none is made here); and each running sum
+/// still sees its inputs in the reference's order.
 /// <list type="bullet">
 /// <item>A box-filter pass down the columns (PDQ document, "Jarosz filter") runs one running sum per column, so
-/// 8 columns go in one vector as the rows stream by. A pass along the rows is done the same way on the transposed
-/// image.</item>
+/// 8 columns go in one vector as the rows stream by. A pass along the rows transposes 16 rows at a time in cache
+/// and runs 16 rows' running sums in two vectors as the columns go by.</item>
 /// <item>The decimation to 64x64 reads only 64 columns of the last row pass and 64 rows of the last column pass, so
-/// only those outputs are computed and stored (the running sums themselves still see every sample).</item>
+/// only those outputs are divided and stored (the running sums themselves still see every sample).</item>
 /// <item>The DCT is two small matrix products with the precomputed float matrix, vectorised across the output
 /// columns, each dot product still summed k = 0..63 in order.</item>
 /// </list>
+/// <see cref="PdqStreaming"/> chains these over 16-row strips.
 /// </summary>
 internal static class PdqVectorized
 {
@@ -32,63 +33,6 @@ internal static class PdqVectorized
         var quality = PdqCommon.Quality(buffer64);
         Dct(buffer64, dct16X16);
         return quality;
-    }
-
-    /// <summary>
-    /// Luma, two Jarosz passes and decimation to the 64x64 image the quality metric and the DCT read, with full-size
-    /// intermediate images. <see cref="PdqStreaming"/> computes the same without them and is what hashing uses; this
-    /// simpler form stays as a second implementation the tests hold it to.
-    /// </summary>
-    internal static void Downsample64(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> buffer64)
-    {
-        var size = width * height;
-        var buffer1 = ArrayPool<float>.Shared.Rent(size);
-        var buffer2 = ArrayPool<float>.Shared.Rent(size);
-        var gathered = ArrayPool<float>.Shared.Rent(height * 64);
-        var filtered = ArrayPool<float>.Shared.Rent(height * 64);
-        try
-        {
-            var a = buffer1.AsSpan(0, size);
-            var b = buffer2.AsSpan(0, size);
-            var windowAlongRows = PdqCommon.WindowSize(width, 64);
-            var windowAlongCols = PdqCommon.WindowSize(height, 64);
-
-            Span<int> sampledRows = stackalloc int[64];
-            Span<int> sampledCols = stackalloc int[64];
-            // Masks of the rows and columns the decimation samples; tiny, but an extreme aspect ratio must not blow the stack.
-            Span<bool> rowNeeded = height <= 4096 ? stackalloc bool[height] : new bool[height];
-            Span<bool> colNeeded = width <= 4096 ? stackalloc bool[width] : new bool[width];
-            for (var k = 0; k < 64; k++)
-            {
-                sampledRows[k] = PdqCommon.DecimationIndex(k, height, 64);
-                sampledCols[k] = PdqCommon.DecimationIndex(k, width, 64);
-                rowNeeded[sampledRows[k]] = true;
-                colNeeded[sampledCols[k]] = true;
-            }
-
-            // Luma, H x W. Pass 1: along rows (8-row strips, transposed in cache), then down the columns.
-            Luma(rgba, grey, a);
-            RowPass(a, b, height, width, windowAlongRows, default, default);
-            ColumnPass(b, a, height, width, windowAlongCols, default);
-            // Pass 2 along rows, finishing only the 64 sampled columns, gathered as an H x 64 image; then down those
-            // 64 columns, finishing only the 64 sampled rows.
-            var g = gathered.AsSpan(0, height * 64);
-            var f = filtered.AsSpan(0, height * 64);
-            RowPass(a, g, height, width, windowAlongRows, colNeeded, sampledCols);
-            ColumnPass(g, f, height, 64, windowAlongCols, rowNeeded);
-
-            for (var i = 0; i < 64; i++)
-            {
-                f.Slice(sampledRows[i] * 64, 64).CopyTo(buffer64.Slice(i * 64, 64));
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(buffer1);
-            ArrayPool<float>.Shared.Return(buffer2);
-            ArrayPool<float>.Shared.Return(gathered);
-            ArrayPool<float>.Shared.Return(filtered);
-        }
     }
 
     /// <summary>Luma = 0.299 R + 0.587 G + 0.114 B, added left to right as the reference does, or the grey value.</summary>
@@ -128,70 +72,6 @@ internal static class PdqVectorized
             luma[p] = grey
                 ? rgba[p * 4]
                 : PdqCommon.LumaR * rgba[p * 4] + PdqCommon.LumaG * rgba[p * 4 + 1] + PdqCommon.LumaB * rgba[p * 4 + 2];
-        }
-    }
-
-    /// <summary>
-    /// The reference's box1DFloat along every row. Sixteen rows at a time are transposed into a small buffer, so that
-    /// two vectors hold the sixteen rows' running sums as the columns go by, and transposed back. When
-    /// <paramref name="sampledCols"/> is given, only those columns are finished, and they are written to
-    /// <paramref name="dst"/> as a rows x 64 image (column k = source column sampledCols[k]).
-    /// </summary>
-    internal static void RowPass(
-        ReadOnlySpan<float> src, Span<float> dst, int rows, int cols, int window, ReadOnlySpan<bool> keepCols, ReadOnlySpan<int> sampledCols)
-    {
-        const int strip = 16;
-        var stripInArray = ArrayPool<float>.Shared.Rent(cols * strip);
-        var stripOutArray = ArrayPool<float>.Shared.Rent(cols * strip);
-        var rowArray = ArrayPool<float>.Shared.Rent(cols);
-        try
-        {
-            var stripIn = stripInArray.AsSpan(0, cols * strip);
-            var stripOut = stripOutArray.AsSpan(0, cols * strip);
-            var r0 = 0;
-            for (; r0 + strip <= rows; r0 += strip)
-            {
-                Transpose(src.Slice(r0 * cols, cols * strip), stripIn, strip, cols);
-                RunningSum16(stripIn, stripOut, cols, window, keepCols);
-                if (sampledCols.IsEmpty)
-                {
-                    Transpose(stripOut, dst.Slice(r0 * cols, cols * strip), cols, strip);
-                }
-                else
-                {
-                    for (var r = 0; r < strip; r++)
-                    {
-                        var row = dst.Slice((r0 + r) * 64, 64);
-                        for (var k = 0; k < 64; k++)
-                        {
-                            row[k] = stripOut[sampledCols[k] * strip + r];
-                        }
-                    }
-                }
-            }
-            // The last rows % 16 rows, one at a time.
-            var rowOut = rowArray.AsSpan(0, cols);
-            for (; r0 < rows; r0++)
-            {
-                PdqScalar.Box1D(src.Slice(r0 * cols, cols), rowOut, cols, 1, window);
-                if (sampledCols.IsEmpty)
-                {
-                    rowOut.CopyTo(dst.Slice(r0 * cols, cols));
-                }
-                else
-                {
-                    for (var k = 0; k < 64; k++)
-                    {
-                        dst[r0 * 64 + k] = rowOut[sampledCols[k]];
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(stripInArray);
-            ArrayPool<float>.Shared.Return(stripOutArray);
-            ArrayPool<float>.Shared.Return(rowArray);
         }
     }
 
@@ -439,11 +319,27 @@ internal static class PdqVectorized
         ref var d = ref MemoryMarshal.GetReference(dst);
         if (Avx.IsSupported)
         {
-            for (var i = 0; i < rows8; i += 8)
+            // Walk the long side in the inner loop: then only 8 rows of the long-strided side are open at a time, so
+            // their cache lines (which share L1 sets when the stride is a multiple of 4 KB) fill completely before
+            // they are evicted.
+            if (rows <= cols)
+            {
+                for (var i = 0; i < rows8; i += 8)
+                {
+                    for (var j = 0; j < cols8; j += 8)
+                    {
+                        Transpose8X8(ref Unsafe.Add(ref s, i * cols + j), cols, ref Unsafe.Add(ref d, j * rows + i), rows);
+                    }
+                }
+            }
+            else
             {
                 for (var j = 0; j < cols8; j += 8)
                 {
-                    Transpose8X8(ref Unsafe.Add(ref s, i * cols + j), cols, ref Unsafe.Add(ref d, j * rows + i), rows);
+                    for (var i = 0; i < rows8; i += 8)
+                    {
+                        Transpose8X8(ref Unsafe.Add(ref s, i * cols + j), cols, ref Unsafe.Add(ref d, j * rows + i), rows);
+                    }
                 }
             }
         }

@@ -46,7 +46,7 @@ public sealed class PdqIntermediatesTests
         }
         var actual64 = new float[64 * 64];
         var actualDct = new float[256];
-        PdqVectorized.Downsample64(rgba, width, height, grey, actual64);
+        PdqStreaming.Downsample64(rgba, width, height, grey, actual64);
         PdqVectorized.Dct(actual64, actualDct);
 
         Assert.That(actual64, Is.EqualTo(expected64), "64x64 downsample");

@@ -52,21 +52,18 @@ public sealed class PdqVectorizedTests
     [TestCase(129, 257)]
     [TestCase(513, 300)]
     [TestCase(1024, 768)]
-    public void Downsample64_StreamingAndBuffered_BitIdenticalToScalar(int width, int height)
+    public void Downsample64_Streaming_BitIdenticalToScalar(int width, int height)
     {
         var random = new Random(width * 31 + height);
         var rgba = new byte[width * height * 4];
         random.NextBytes(rgba);
         var expected = new float[64 * 64];
-        var buffered = new float[64 * 64];
         var streamed = new float[64 * 64];
 
         PdqScalar.Downsample64(rgba, width, height, grey: false, expected);
-        PdqVectorized.Downsample64(rgba, width, height, grey: false, buffered);
         PdqStreaming.Downsample64(rgba, width, height, grey: false, streamed);
 
-        Assert.That(buffered.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), "buffered");
-        Assert.That(streamed.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), "streamed");
+        Assert.That(streamed.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
     }
 
     [TestCase(8, 8)]
