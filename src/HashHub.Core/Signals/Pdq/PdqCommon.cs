@@ -42,10 +42,9 @@ internal static class PdqCommon
     /// The reference CLI's pre-squash: CImg nearest-neighbour resize to exactly 512x512 when either side is over
     /// 512, aspect ratio not kept; source index = floor(dst * srcDim / 512).
     /// </summary>
-    public static byte[] SquashTo512(ReadOnlySpan<byte> rgba, int width, int height)
+    public static void SquashTo512(ReadOnlySpan<byte> rgba, int width, int height, Span<byte> output)
     {
         const int n = CliDownsampleDimension;
-        var output = new byte[n * n * 4];
         Span<int> srcX = stackalloc int[n];
         for (var x = 0; x < n; x++)
         {
@@ -54,13 +53,12 @@ internal static class PdqCommon
         for (var y = 0; y < n; y++)
         {
             var srcRow = rgba.Slice((int)((long)y * height / n) * width * 4, width * 4);
-            var dstRow = output.AsSpan(y * n * 4, n * 4);
+            var dstRow = output.Slice(y * n * 4, n * 4);
             for (var x = 0; x < n; x++)
             {
                 srcRow.Slice(srcX[x] * 4, 4).CopyTo(dstRow.Slice(x * 4, 4));
             }
         }
-        return output;
     }
 
     /// <summary>Jarosz window: the reference's computeJaroszFilterWindowSize, (old + 2*new - 1) / (2*new) in ints.</summary>

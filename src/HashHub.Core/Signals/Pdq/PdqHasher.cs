@@ -1,3 +1,4 @@
+using System.Buffers;
 using HashHub.Core.Signals.Imaging;
 
 namespace HashHub.Core.Signals.Pdq;
@@ -89,8 +90,17 @@ public static class PdqHasher
         if (resolution == PdqResolution.ReferenceCli512 &&
             (width > PdqCommon.CliDownsampleDimension || height > PdqCommon.CliDownsampleDimension))
         {
-            var squashed = PdqCommon.SquashTo512(rgba, width, height);
-            return Dct16Core(squashed, PdqCommon.CliDownsampleDimension, PdqCommon.CliDownsampleDimension, grey, dct, out quality);
+            const int n = PdqCommon.CliDownsampleDimension;
+            var squashed = ArrayPool<byte>.Shared.Rent(n * n * 4);
+            try
+            {
+                PdqCommon.SquashTo512(rgba, width, height, squashed.AsSpan(0, n * n * 4));
+                return Dct16Core(squashed.AsSpan(0, n * n * 4), n, n, grey, dct, out quality);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(squashed);
+            }
         }
         return Dct16Core(rgba, width, height, grey, dct, out quality);
     }

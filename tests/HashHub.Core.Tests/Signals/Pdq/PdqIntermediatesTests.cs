@@ -41,7 +41,9 @@ public sealed class PdqIntermediatesTests
         var grey = PdqCommon.IsGrey(rgba);
         if (cli && (width > 512 || height > 512))
         {
-            rgba = PdqCommon.SquashTo512(rgba, width, height);
+            var squashed = new byte[512 * 512 * 4];
+            PdqCommon.SquashTo512(rgba, width, height, squashed);
+            rgba = squashed;
             (width, height) = (512, 512);
         }
         var actual64 = new float[64 * 64];
