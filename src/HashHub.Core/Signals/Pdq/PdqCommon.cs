@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace HashHub.Core.Signals.Pdq;
 
 /// <summary>
@@ -28,7 +31,25 @@ internal static class PdqCommon
     /// </summary>
     public static bool IsGrey(ReadOnlySpan<byte> rgba)
     {
-        for (var p = 0; p < rgba.Length; p += 4)
+        var p = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // Eight pixels at a time: R == G == B when (pixel & 0xFFFFFF) == R * 0x010101.
+            var pixels = MemoryMarshal.Cast<byte, uint>(rgba);
+            var rgb = Vector256.Create(0xFFFFFFu);
+            var red = Vector256.Create(0xFFu);
+            var spread = Vector256.Create(0x010101u);
+            for (; p + 8 <= pixels.Length; p += 8)
+            {
+                var v = Vector256.Create(pixels.Slice(p, 8));
+                if (!Vector256.EqualsAll(v & rgb, (v & red) * spread))
+                {
+                    return false;
+                }
+            }
+            p *= 4;
+        }
+        for (; p < rgba.Length; p += 4)
         {
             if (rgba[p] != rgba[p + 1] || rgba[p] != rgba[p + 2])
             {

@@ -84,4 +84,29 @@ public sealed class PdqVectorizedTests
             }
         }
     }
+
+    [TestCase(1)]
+    [TestCase(8)]
+    [TestCase(13)]
+    [TestCase(64)]
+    public void IsGrey_OneColouredPixelAnywhere_ReturnsFalse(int pixels)
+    {
+        var rgba = new byte[pixels * 4];
+        for (var p = 0; p < pixels; p++)
+        {
+            rgba[p * 4] = rgba[p * 4 + 1] = rgba[p * 4 + 2] = (byte)(p * 37);
+            rgba[p * 4 + 3] = (byte)p; // alpha never matters
+        }
+        Assert.That(PdqCommon.IsGrey(rgba), Is.True);
+
+        for (var p = 0; p < pixels; p++)
+        {
+            for (var c = 0; c < 3; c++)
+            {
+                var copy = (byte[])rgba.Clone();
+                copy[p * 4 + c] ^= 1;
+                Assert.That(PdqCommon.IsGrey(copy), Is.False, $"pixel {p} channel {c}");
+            }
+        }
+    }
 }
