@@ -47,8 +47,9 @@ internal sealed class PdqStreaming
         _windowAlongRows = PdqCommon.WindowSize(width, 64);
         _windowAlongCols = PdqCommon.WindowSize(height, 64);
         _ringRows = (_windowAlongCols + 2 * Strip - 1) / Strip * Strip;
-        _sampledCols = new int[64];
-        _colNeeded = new bool[width];
+        _sampledCols = ArrayPool<int>.Shared.Rent(64);
+        _colNeeded = ArrayPool<bool>.Shared.Rent(width);
+        Array.Clear(_colNeeded, 0, width);
         for (var k = 0; k < 64; k++)
         {
             _sampledCols[k] = PdqCommon.DecimationIndex(k, width, 64);
@@ -109,7 +110,9 @@ internal sealed class PdqStreaming
         FlushStaging();
 
         // The last column pass over the 64 sampled columns, finishing only the 64 sampled rows.
-        Span<bool> rowNeeded = _height <= 4096 ? stackalloc bool[_height] : new bool[_height];
+        var rowNeededArray = ArrayPool<bool>.Shared.Rent(_height);
+        var rowNeeded = rowNeededArray.AsSpan(0, _height);
+        rowNeeded.Clear();
         Span<int> sampledRows = stackalloc int[64];
         for (var k = 0; k < 64; k++)
         {
@@ -118,6 +121,7 @@ internal sealed class PdqStreaming
         }
         var filtered = _filtered.AsSpan(0, _height * 64);
         PdqVectorized.ColumnPass(_sampled.AsSpan(0, _height * 64), filtered, _height, 64, _windowAlongCols, rowNeeded);
+        ArrayPool<bool>.Shared.Return(rowNeededArray);
         for (var i = 0; i < 64; i++)
         {
             filtered.Slice(sampledRows[i] * 64, 64).CopyTo(buffer64.Slice(i * 64, 64));
@@ -178,7 +182,7 @@ internal sealed class PdqStreaming
         var w = _width;
         var first = _nextOutputRow - Strip;
         PdqVectorized.Transpose(_staging.AsSpan(0, Strip * w), _stripIn.AsSpan(0, Strip * w), Strip, w);
-        PdqVectorized.RunningSum16(_stripIn.AsSpan(0, Strip * w), _stripOut.AsSpan(0, Strip * w), w, _windowAlongRows, _colNeeded);
+        PdqVectorized.RunningSum16(_stripIn.AsSpan(0, Strip * w), _stripOut.AsSpan(0, Strip * w), w, _windowAlongRows, _colNeeded.AsSpan(0, w));
         for (var r = 0; r < Strip; r++)
         {
             var sampledRow = _sampled.AsSpan((first + r) * 64, 64);
@@ -217,5 +221,7 @@ internal sealed class PdqStreaming
         pool.Return(_row);
         pool.Return(_sampled);
         pool.Return(_filtered);
+        ArrayPool<int>.Shared.Return(_sampledCols);
+        ArrayPool<bool>.Shared.Return(_colNeeded);
     }
 }
