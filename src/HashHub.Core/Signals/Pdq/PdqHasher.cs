@@ -24,7 +24,7 @@ public static class PdqHasher
     public static PdqResult Hash(ReadOnlySpan<byte> rgba, int width, int height, PdqResolution resolution = PdqResolution.Full)
     {
         Span<float> dct = stackalloc float[256];
-        if (!Dct16(rgba, width, height, resolution, dct, out var quality))
+        if (!Dct16(rgba, width, height, resolution, dihedral: false, dct, out var quality))
         {
             return new PdqResult(PdqHash.Zero, 0);
         }
@@ -35,7 +35,7 @@ public static class PdqHasher
     public static PdqDihedralHashes HashDihedral(ReadOnlySpan<byte> rgba, int width, int height, PdqResolution resolution = PdqResolution.Full)
     {
         Span<float> dct = stackalloc float[256];
-        if (!Dct16(rgba, width, height, resolution, dct, out var quality))
+        if (!Dct16(rgba, width, height, resolution, dihedral: true, dct, out var quality))
         {
             var zero = PdqHash.Zero;
             return new PdqDihedralHashes(zero, zero, zero, zero, zero, zero, zero, zero, 0);
@@ -71,7 +71,8 @@ public static class PdqHasher
         return HashDihedral(image.Rgba, image.Width, image.Height, resolution);
     }
 
-    private static bool Dct16(ReadOnlySpan<byte> rgba, int width, int height, PdqResolution resolution, Span<float> dct, out int quality)
+    private static bool Dct16(
+        ReadOnlySpan<byte> rgba, int width, int height, PdqResolution resolution, bool dihedral, Span<float> dct, out int quality)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
@@ -95,24 +96,25 @@ public static class PdqHasher
             try
             {
                 PdqCommon.SquashTo512(rgba, width, height, squashed.AsSpan(0, n * n * 4));
-                return Dct16Core(squashed.AsSpan(0, n * n * 4), n, n, grey, dct, out quality);
+                return Dct16Core(squashed.AsSpan(0, n * n * 4), n, n, grey, dihedral, dct, out quality);
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(squashed);
             }
         }
-        return Dct16Core(rgba, width, height, grey, dct, out quality);
+        return Dct16Core(rgba, width, height, grey, dihedral, dct, out quality);
     }
 
-    private static bool Dct16Core(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> dct, out int quality)
+    private static bool Dct16Core(ReadOnlySpan<byte> rgba, int width, int height, bool grey, bool dihedral, Span<float> dct, out int quality)
     {
         if (width < PdqCommon.MinHashableDimension || height < PdqCommon.MinHashableDimension)
         {
             quality = 0;
             return false;
         }
-        quality = PdqVectorized.Dct16(rgba, width, height, grey, dct);
+        // The reference's single-hash path takes a 64x64 image as already downsampled; its dihedral path does not.
+        quality = PdqVectorized.Dct16(rgba, width, height, grey, dct, skipFilterAt64: !dihedral);
         return true;
     }
 }

@@ -25,11 +25,23 @@ namespace HashHub.Core.Signals.Pdq;
 /// </summary>
 internal static class PdqVectorized
 {
-    /// <summary>The 16x16 DCT output and quality; same contract and result as <see cref="PdqScalar.Dct16"/>.</summary>
-    public static int Dct16(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> dct16X16)
+    /// <summary>
+    /// The 16x16 DCT output and quality; same contract and result as <see cref="PdqScalar.Dct16"/>. With
+    /// <paramref name="skipFilterAt64"/>, a 64x64 image is taken as its own downsample, unfiltered, as the reference's
+    /// single-hash path (pdqFloat256FromFloatLuma) does for frames a video decoder has already scaled; its dihedral
+    /// path filters even then. A box filter of window 1 is not an exact identity in float: (a + b) - a need not be b.
+    /// </summary>
+    public static int Dct16(ReadOnlySpan<byte> rgba, int width, int height, bool grey, Span<float> dct16X16, bool skipFilterAt64 = false)
     {
         Span<float> buffer64 = stackalloc float[64 * 64];
-        PdqStreaming.Downsample64(rgba, width, height, grey, buffer64);
+        if (skipFilterAt64 && width == 64 && height == 64)
+        {
+            Luma(rgba, grey, buffer64);
+        }
+        else
+        {
+            PdqStreaming.Downsample64(rgba, width, height, grey, buffer64);
+        }
         var quality = PdqCommon.Quality(buffer64);
         Dct(buffer64, dct16X16);
         return quality;
