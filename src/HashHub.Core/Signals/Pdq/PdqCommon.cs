@@ -32,7 +32,7 @@ internal static class PdqCommon
     public static bool IsGrey(ReadOnlySpan<byte> rgba)
     {
         var p = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian)
         {
             // Eight pixels at a time: R == G == B when (pixel & 0xFFFFFF) == R * 0x010101.
             var pixels = MemoryMarshal.Cast<byte, uint>(rgba);

@@ -46,20 +46,6 @@ public readonly struct PdqHash : IEquatable<PdqHash>
         return new PdqHash(q[0], q[1], q[2], q[3]);
     }
 
-    /// <summary>Builds a hash from 256 set/unset flags, index <c>i*16+j</c> for DCT row <c>i</c>, column <c>j</c>.</summary>
-    internal static PdqHash FromBits(ReadOnlySpan<bool> bits)
-    {
-        Span<ulong> q = stackalloc ulong[4];
-        for (var k = 0; k < BitCount; k++)
-        {
-            if (bits[k])
-            {
-                q[k >> 6] |= 1UL << (k & 63);
-            }
-        }
-        return new PdqHash(q[0], q[1], q[2], q[3]);
-    }
-
     /// <summary>Word <paramref name="index"/> (0-15) of the reference's layout: DCT row <paramref name="index"/>.</summary>
     public ushort GetWord(int index)
     {

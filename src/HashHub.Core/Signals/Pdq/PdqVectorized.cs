@@ -52,7 +52,8 @@ internal static class PdqVectorized
     {
         var n = luma.Length;
         var p = 0;
-        if (Vector256.IsHardwareAccelerated)
+        // Pixels read as little-endian uints: R is the low byte.
+        if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian)
         {
             var pixels = MemoryMarshal.Cast<byte, uint>(rgba);
             var mask = Vector256.Create(0xFFu);
@@ -457,7 +458,7 @@ internal static class PdqVectorized
                 acc1.StoreUnsafe(ref tr, (nuint)(i * 64 + j + 8));
             }
         }
-        ref var dt = ref MemoryArrayRef(DctMatrixTransposed);
+        ref var dt = ref MemoryMarshal.GetArrayDataReference(DctMatrixTransposed);
         ref var b = ref MemoryMarshal.GetReference(b16X16);
         for (var i = 0; i < 16; i++)
         {
@@ -473,6 +474,4 @@ internal static class PdqVectorized
             acc1.StoreUnsafe(ref b, (nuint)(i * 16 + 8));
         }
     }
-
-    private static ref float MemoryArrayRef(float[] array) => ref MemoryMarshal.GetArrayDataReference(array);
 }
