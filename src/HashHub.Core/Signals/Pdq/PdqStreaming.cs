@@ -88,9 +88,7 @@ internal sealed class PdqStreaming
         var r0 = 0;
         for (; r0 + Strip <= _height; r0 += Strip)
         {
-            var luma = _lumaStrip.AsSpan(0, Strip * w);
-            PdqVectorized.Luma(rgba.Slice(r0 * w * 4, Strip * w * 4), grey, luma);
-            PdqVectorized.Transpose(luma, _stripIn.AsSpan(0, Strip * w), Strip, w);
+            PdqVectorized.LumaTransposed16(rgba.Slice(r0 * w * 4, Strip * w * 4), w, grey, _stripIn.AsSpan(0, Strip * w));
             PdqVectorized.RunningSum16(_stripIn.AsSpan(0, Strip * w), _stripOut.AsSpan(0, Strip * w), w, _windowAlongRows, default);
             // r0 and the ring size are multiples of 16, so the strip's 16 ring rows are contiguous.
             PdqVectorized.Transpose(_stripOut.AsSpan(0, Strip * w), _ring.AsSpan(r0 % _ringRows * w, Strip * w), w, Strip);

@@ -372,17 +372,25 @@ internal static class PdqVectorized
         }
     }
 
-    private static void Transpose8X8(ref float src, int srcStride, ref float dst, int dstStride)
-    {
-        var r0 = Vector256.LoadUnsafe(ref src);
-        var r1 = Vector256.LoadUnsafe(ref src, (nuint)srcStride);
-        var r2 = Vector256.LoadUnsafe(ref src, (nuint)(2 * srcStride));
-        var r3 = Vector256.LoadUnsafe(ref src, (nuint)(3 * srcStride));
-        var r4 = Vector256.LoadUnsafe(ref src, (nuint)(4 * srcStride));
-        var r5 = Vector256.LoadUnsafe(ref src, (nuint)(5 * srcStride));
-        var r6 = Vector256.LoadUnsafe(ref src, (nuint)(6 * srcStride));
-        var r7 = Vector256.LoadUnsafe(ref src, (nuint)(7 * srcStride));
+    private static void Transpose8X8(ref float src, int srcStride, ref float dst, int dstStride) =>
+        StoreTransposed(
+            Vector256.LoadUnsafe(ref src),
+            Vector256.LoadUnsafe(ref src, (nuint)srcStride),
+            Vector256.LoadUnsafe(ref src, (nuint)(2 * srcStride)),
+            Vector256.LoadUnsafe(ref src, (nuint)(3 * srcStride)),
+            Vector256.LoadUnsafe(ref src, (nuint)(4 * srcStride)),
+            Vector256.LoadUnsafe(ref src, (nuint)(5 * srcStride)),
+            Vector256.LoadUnsafe(ref src, (nuint)(6 * srcStride)),
+            Vector256.LoadUnsafe(ref src, (nuint)(7 * srcStride)),
+            ref dst,
+            dstStride);
 
+    /// <summary>Stores the 8x8 block whose rows are r0..r7 transposed: column k goes to dst + k * dstStride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTransposed(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, ref float dst, int dstStride)
+    {
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -409,6 +417,71 @@ internal static class PdqVectorized
         Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * dstStride));
         Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * dstStride));
         Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * dstStride));
+    }
+
+    /// <summary>
+    /// Luma of 16 rows of <paramref name="width"/> pixels, written transposed (element [x * 16 + row]) for the row
+    /// pass: the same as <see cref="Luma"/> followed by <see cref="Transpose"/>, without the intermediate strip.
+    /// </summary>
+    internal static void LumaTransposed16(ReadOnlySpan<byte> rgbaStrip, int width, bool grey, Span<float> stripIn)
+    {
+        if (!Avx.IsSupported || !BitConverter.IsLittleEndian)
+        {
+            Span<float> luma = new float[16 * width];
+            Luma(rgbaStrip, grey, luma);
+            Transpose(luma, stripIn, 16, width);
+            return;
+        }
+        var pixels = MemoryMarshal.Cast<byte, uint>(rgbaStrip);
+        ref var src = ref MemoryMarshal.GetReference(pixels);
+        ref var dst = ref MemoryMarshal.GetReference(stripIn);
+        var width8 = width & ~7;
+        for (var rowBlock = 0; rowBlock < 16; rowBlock += 8)
+        {
+            for (var x = 0; x < width8; x += 8)
+            {
+                ref var p = ref Unsafe.Add(ref src, rowBlock * width + x);
+                StoreTransposed(
+                    LumaOf8(ref p, grey),
+                    LumaOf8(ref Unsafe.Add(ref p, width), grey),
+                    LumaOf8(ref Unsafe.Add(ref p, 2 * width), grey),
+                    LumaOf8(ref Unsafe.Add(ref p, 3 * width), grey),
+                    LumaOf8(ref Unsafe.Add(ref p, 4 * width), grey),
+                    LumaOf8(ref Unsafe.Add(ref p, 5 * width), grey),
+                    LumaOf8(ref Unsafe.Add(ref p, 6 * width), grey),
+                    LumaOf8(ref Unsafe.Add(ref p, 7 * width), grey),
+                    ref Unsafe.Add(ref dst, x * 16 + rowBlock),
+                    16);
+            }
+        }
+        for (var row = 0; row < 16; row++)
+        {
+            for (var x = width8; x < width; x++)
+            {
+                var i = (row * width + x) * 4;
+                stripIn[x * 16 + row] = grey
+                    ? rgbaStrip[i]
+                    : PdqCommon.LumaR * rgbaStrip[i] + PdqCommon.LumaG * rgbaStrip[i + 1] + PdqCommon.LumaB * rgbaStrip[i + 2];
+            }
+        }
+    }
+
+    /// <summary>Luma of 8 consecutive RGBA pixels, with the operations and order of <see cref="Luma"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> LumaOf8(ref uint pixels, bool grey)
+    {
+        var v = Vector256.LoadUnsafe(ref pixels);
+        var mask = Vector256.Create(0xFFu);
+        var r = Vector256.ConvertToSingle((v & mask).AsInt32());
+        if (grey)
+        {
+            return r;
+        }
+        var g = Vector256.ConvertToSingle(((v >> 8) & mask).AsInt32());
+        var b = Vector256.ConvertToSingle(((v >> 16) & mask).AsInt32());
+        var sum = Vector256.Multiply(Vector256.Create(PdqCommon.LumaR), r);
+        sum = Vector256.Add(sum, Vector256.Multiply(Vector256.Create(PdqCommon.LumaG), g));
+        return Vector256.Add(sum, Vector256.Multiply(Vector256.Create(PdqCommon.LumaB), b));
     }
 
     /// <summary>The DCT's D transposed (64 x 16), so the second product can run across 16 contiguous outputs.</summary>
