@@ -74,4 +74,33 @@ public sealed class PdqHasherTests
 
         Assert.That(PdqHasher.Hash(rgba, 64, 64).Quality, Is.Zero);
     }
+
+    /// <summary>
+    /// The reference does not apply EXIF orientation (its 4032x3024 exif-rotn-6.jpg vector is left out of the copied
+    /// data for size), so a JPEG with an Orientation = 6 tag must hash exactly like the same JPEG without it.
+    /// </summary>
+    [Test]
+    public void HashImage_ExifOrientation6_NotApplied()
+    {
+        var original = File.ReadAllBytes(PdqVectors.PathOf("images/pdq-data/bridge-mods/shrink-a-lot.jpg"));
+        byte[] app1 =
+        [
+            0xFF, 0xE1, 0x00, 0x22, // APP1, length 34
+            (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0,
+            (byte)'I', (byte)'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00, // little-endian TIFF, IFD at 8
+            0x01, 0x00, // one entry
+            0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, // Orientation (SHORT) = 6
+            0x00, 0x00, 0x00, 0x00, // no next IFD
+        ];
+        var rotated = original[..2].Concat(app1).Concat(original[2..]).ToArray();
+        using (var codec = SkiaSharp.SKCodec.Create(new MemoryStream(rotated)))
+        {
+            Assert.That(codec.EncodedOrigin, Is.EqualTo(SkiaSharp.SKEncodedOrigin.RightTop), "the tag must be readable, or this test proves nothing");
+        }
+
+        var withTag = PdqHasher.HashImage(new MemoryStream(rotated));
+        var withoutTag = PdqHasher.HashImage(new MemoryStream(original));
+
+        Assert.That(withTag, Is.EqualTo(withoutTag));
+    }
 }
