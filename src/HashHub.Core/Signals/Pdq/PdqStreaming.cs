@@ -3,9 +3,9 @@ using System.Buffers;
 namespace HashHub.Core.Signals.Pdq;
 
 /// <summary>
-/// The PDQ downsample (luma, two Jarosz passes, decimation to 64x64) with the <see cref="PdqVectorized"/> blocks, streamed in 16-row
-/// strips, so that no full-size float image is ever written: a 12-megapixel photo otherwise moves several hundred
-/// megabytes through memory, which costs more than the arithmetic. Each strip of luma is filtered along its rows, its
+/// The PDQ downsample (luma, two Jarosz passes, decimation to 64x64) built from the <see cref="PdqVectorized"/>
+/// blocks and streamed in 16-row strips, so that no full-size float image is ever written: a 12-megapixel photo
+/// otherwise moves several hundred megabytes through memory, which costs more than the arithmetic. Each strip of luma is filtered along its rows, its
 /// rows enter the first column pass (which keeps a ring of the last window + 16 filtered rows for the samples leaving
 /// its window), the column pass's output rows are filtered along their rows in strips of 16 again, and only the 64
 /// sampled columns are kept for the last column pass. Every value is still computed by the same float operations in
@@ -23,7 +23,7 @@ internal sealed class PdqStreaming
     private readonly int[] _sampledCols;
     private readonly bool[] _colNeeded;
 
-    // Pooled working memory: a strip of luma, the transposed strip in and out, the ring of first-row-pass output,
+    // Pooled working memory: one row of luma for the scalar tail, the transposed strip in and out, the ring of first-row-pass output,
     // the staging strip of first-column-pass output, the column sums, one row for the scalar tails, and the
     // H x 64 sampled columns before and after the last column pass.
     private readonly float[] _lumaStrip;
@@ -56,7 +56,7 @@ internal sealed class PdqStreaming
             _colNeeded[_sampledCols[k]] = true;
         }
         var pool = ArrayPool<float>.Shared;
-        _lumaStrip = pool.Rent(Strip * width);
+        _lumaStrip = pool.Rent(width);
         _stripIn = pool.Rent(Strip * width);
         _stripOut = pool.Rent(Strip * width);
         _ring = pool.Rent(_ringRows * width);
