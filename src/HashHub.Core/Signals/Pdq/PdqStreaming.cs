@@ -26,7 +26,7 @@ internal sealed class PdqStreaming
     // Pooled working memory: one row of luma for the scalar tail, the transposed strip in and out, the ring of first-row-pass output,
     // the staging strip of first-column-pass output, the column sums, one row for the scalar tails, and the
     // H x 64 sampled columns before and after the last column pass.
-    private readonly float[] _lumaStrip;
+    private readonly float[] _lumaRow;
     private readonly float[] _stripIn;
     private readonly float[] _stripOut;
     private readonly float[] _ring;
@@ -56,7 +56,7 @@ internal sealed class PdqStreaming
             _colNeeded[_sampledCols[k]] = true;
         }
         var pool = ArrayPool<float>.Shared;
-        _lumaStrip = pool.Rent(width);
+        _lumaRow = pool.Rent(width);
         _stripIn = pool.Rent(Strip * width);
         _stripOut = pool.Rent(Strip * width);
         _ring = pool.Rent(_ringRows * width);
@@ -99,7 +99,7 @@ internal sealed class PdqStreaming
         }
         for (; r0 < _height; r0++)
         {
-            var luma = _lumaStrip.AsSpan(0, w);
+            var luma = _lumaRow.AsSpan(0, w);
             PdqVectorized.Luma(rgba.Slice(r0 * w * 4, w * 4), grey, luma);
             PdqScalar.Box1D(luma, RingRow(r0), w, 1, _windowAlongRows);
             ColumnPassPush(r0);
@@ -210,7 +210,7 @@ internal sealed class PdqStreaming
     private void ReturnBuffers()
     {
         var pool = ArrayPool<float>.Shared;
-        pool.Return(_lumaStrip);
+        pool.Return(_lumaRow);
         pool.Return(_stripIn);
         pool.Return(_stripOut);
         pool.Return(_ring);
