@@ -152,15 +152,36 @@ internal sealed class ChangeReader(HubDbContext db)
         var page = db.Provider == StorageProvider.SqlServer
             ? $"SELECT TOP (@n) \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\""
             : $"SELECT \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\" LIMIT @n";
-        return $"""
-            SELECT c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt",
-                   t."Id", t."MemberId", t."Status", t."Labels", t."SourceKind", t."IncidentId", t."CaseReference", t."Note", t."Quality",
-                   t."ContributedAt", t."UpdatedAt", t."RetractedAt"
-            FROM ({page}) c
-            JOIN signals s ON s."Id" = c."SignalId"
-            LEFT JOIN contributions t ON t."SignalId" = s."Id"
-            ORDER BY c."Seq", t."Id"
+        const string columns = """
+            c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt",
+            t."Id", t."MemberId", t."Status", t."Labels", t."SourceKind", t."IncidentId", t."CaseReference", t."Note", t."Quality",
+            t."ContributedAt", t."UpdatedAt", t."RetractedAt"
             """;
+        // PostgreSQL and SQL Server get per-row lookups spelled out (LATERAL / APPLY): a planner that
+        // underestimates the tables (statistics lag behind bulk loads) would otherwise hash-join the whole signal
+        // and contribution tables for every page, which makes a full sync quadratic. SQLite always does
+        // index lookups for these joins.
+        return db.Provider switch
+        {
+            StorageProvider.Postgres => $"""
+                SELECT {columns} FROM ({page}) c
+                CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId") s
+                LEFT JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = c."SignalId") t ON true
+                ORDER BY c."Seq", t."Id"
+                """,
+            StorageProvider.SqlServer => $"""
+                SELECT {columns} FROM ({page}) c
+                CROSS APPLY (SELECT * FROM signals WHERE "Id" = c."SignalId") s
+                OUTER APPLY (SELECT * FROM contributions WHERE "SignalId" = c."SignalId") t
+                ORDER BY c."Seq", t."Id"
+                """,
+            _ => $"""
+                SELECT {columns} FROM ({page}) c
+                JOIN signals s ON s."Id" = c."SignalId"
+                LEFT JOIN contributions t ON t."SignalId" = s."Id"
+                ORDER BY c."Seq", t."Id"
+                """,
+        };
     }
 
     /// <summary>"IN (list parameter)": an array on PostgreSQL, a JSON array elsewhere.</summary>

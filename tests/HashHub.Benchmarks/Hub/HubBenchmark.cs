@@ -17,7 +17,8 @@ namespace HashHub.Benchmarks.Hub;
 /// <summary>
 /// End-to-end figures of the hub over real loopback sockets: contribution ingest (batches of 1,000) and a full
 /// sync of the whole log from an empty cursor. Usage:
-/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W]</c>.
+/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--postgres CONNECTION_STRING]</c>;
+/// without <c>--postgres</c> a throwaway PostgreSQL server is started on a free loopback port.
 /// The baseline in the same run is a single writer, so the concurrent figure is reported as a ratio to it.
 /// </summary>
 internal static class HubBenchmark
@@ -29,6 +30,7 @@ internal static class HubBenchmark
         var signals = Option(args, "--signals", 1_000_000);
         var writers = Option(args, "--writers", 4);
         var which = args.SkipWhile(a => a != "--provider").Skip(1).FirstOrDefault() ?? "both";
+        var external = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
         PostgresServer? postgres = null;
         try
         {
@@ -39,7 +41,11 @@ internal static class HubBenchmark
                     continue;
                 }
                 string? connection = null;
-                if (provider == StorageProvider.Postgres)
+                if (provider == StorageProvider.Postgres && external is not null)
+                {
+                    connection = external;
+                }
+                else if (provider == StorageProvider.Postgres)
                 {
                     postgres ??= await PostgresServer.StartAsync();
                     connection = await postgres.CreateDatabaseAsync();
@@ -89,28 +95,31 @@ internal static class HubBenchmark
 
             // Baseline: one writer, a tenth of the signals. Then W concurrent writers for the rest.
             var baselineCount = Math.Max(BatchSize, signals / 10 / BatchSize * BatchSize);
-            var baseline = await IngestAsync(contributions, headers, 0, baselineCount, 1);
-            var concurrent = await IngestAsync(contributions, headers, baselineCount, signals - baselineCount, writers);
-            Console.WriteLine($"{provider,-9} ingest  1 writer : {baselineCount,9:N0} signals in {baseline.TotalSeconds,7:F2} s = {baselineCount / baseline.TotalSeconds,10:N0} signals/s (baseline)");
-            Console.WriteLine($"{provider,-9} ingest  {writers} writers: {signals - baselineCount,9:N0} signals in {concurrent.TotalSeconds,7:F2} s = {(signals - baselineCount) / concurrent.TotalSeconds,10:N0} signals/s ({(signals - baselineCount) / concurrent.TotalSeconds / (baselineCount / baseline.TotalSeconds):F2}x baseline)");
+            var baseline = await Measure(() => IngestAsync(contributions, headers, 0, baselineCount, 1));
+            Report(provider, "ingest, 1 writer (baseline)", baselineCount, "signals", baseline, null);
+            var concurrent = await Measure(() => IngestAsync(contributions, headers, baselineCount, signals - baselineCount, writers));
+            Report(provider, $"ingest, {writers} writers", signals - baselineCount, "signals", concurrent, (baselineCount, baseline));
 
+            (int Count, Measurement Cost)? first = null;
             foreach (var pageSize in new[] { 1_000, 5_000 })
             {
-                var stopwatch = Stopwatch.StartNew();
-                var cursor = string.Empty;
                 long received = 0;
-                while (true)
+                var cost = await Measure(async () =>
                 {
-                    var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = pageSize }, headers);
-                    received += page.Changes.Count;
-                    cursor = page.NextCursor;
-                    if (!page.HasMore)
+                    var cursor = string.Empty;
+                    while (true)
                     {
-                        break;
+                        var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = pageSize }, headers);
+                        received += page.Changes.Count;
+                        cursor = page.NextCursor;
+                        if (!page.HasMore)
+                        {
+                            break;
+                        }
                     }
-                }
-                stopwatch.Stop();
-                Console.WriteLine($"{provider,-9} full sync (pages of {pageSize,5:N0}): {received,9:N0} changes in {stopwatch.Elapsed.TotalSeconds,7:F2} s = {received / stopwatch.Elapsed.TotalSeconds,10:N0} changes/s");
+                });
+                Report(provider, $"full sync, pages of {pageSize:N0}" + (first is null ? " (baseline)" : string.Empty), (int)received, "changes", cost, first);
+                first ??= ((int)received, cost);
             }
         }
         finally
@@ -127,11 +136,34 @@ internal static class HubBenchmark
         }
     }
 
-    private static async Task<TimeSpan> IngestAsync(Proto.Contributions.ContributionsClient client, Metadata headers, int offset, int count, int writers)
+    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu)
+    {
+        public double Cpu => SelfCpu + PostgresCpu;
+    }
+
+    private static async Task<Measurement> Measure(Func<Task> work)
+    {
+        var before = CpuMeter.Read();
+        var stopwatch = Stopwatch.StartNew();
+        await work();
+        var seconds = stopwatch.Elapsed.TotalSeconds;
+        var after = CpuMeter.Read();
+        return new Measurement(seconds, after.Self - before.Self, after.Postgres - before.Postgres);
+    }
+
+    private static void Report(StorageProvider provider, string what, int count, string unit, Measurement m, (int Count, Measurement Cost)? baseline)
+    {
+        var wallRate = count / m.Seconds;
+        var cpuRate = count / (m.Cpu / Environment.ProcessorCount);
+        var ratio = baseline is { } b ? $"  {cpuRate / (b.Count / (b.Cost.Cpu / Environment.ProcessorCount)):F2}x baseline" : string.Empty;
+        Console.WriteLine(
+            $"{provider,-9} {what,-34} {count,9:N0} {unit} | wall {m.Seconds,6:F2} s = {wallRate,9:N0}/s | cpu {m.Cpu,6:F2} s (hub+client {m.SelfCpu:F2}, postgres {m.PostgresCpu:F2}) = {cpuRate,9:N0}/s on {Environment.ProcessorCount} free cores{ratio}");
+    }
+
+    private static async Task IngestAsync(Proto.Contributions.ContributionsClient client, Metadata headers, int offset, int count, int writers)
     {
         var batches = count / BatchSize;
         var next = -1;
-        var stopwatch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
         {
             int b;
@@ -150,7 +182,6 @@ internal static class HubBenchmark
                 await client.SubmitContributionsAsync(request, headers);
             }
         })));
-        return stopwatch.Elapsed;
     }
 
     /// <summary>A deterministic, well-spread 256-bit value per index.</summary>
