@@ -1,3 +1,4 @@
+using HashHub.Server.Signals;
 using System.Globalization;
 using System.Security.Cryptography;
 using Google.Protobuf;
@@ -124,7 +125,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 break;
             case Proto.GetSignalRequest.KeyOneofCase.Signal:
                 var type = Signals.SignalTypeMap.ToCore(request.Signal.Type)
-                    ?? throw new RequestValidationException("signal.type", "must be one of pdq, md5, sha256");
+                    ?? throw new RequestValidationException("signal.type", $"must be one of {SignalTypeMap.Accepted}");
                 if (!type.TryNormalize(request.Signal.Value, out var value, out var error))
                 {
                     throw new RequestValidationException("signal.value", $"{type.Name} value {error}");

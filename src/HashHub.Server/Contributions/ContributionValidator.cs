@@ -105,7 +105,7 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         {
             _violations.Add(new($"{path}.type", signal.Type == Proto.SignalType.Vpdq
                 ? "vpdq is not accepted by this hub yet"
-                : "must be one of pdq, md5, sha256"));
+                : $"must be one of {SignalTypeMap.Accepted}"));
             return null;
         }
         if (!type.TryNormalize(signal.Value, out value, out var error))

@@ -6,11 +6,15 @@ namespace HashHub.Server.Signals;
 /// <summary>Maps the wire enum of signal types to Core's signal types, and back.</summary>
 internal static class SignalTypeMap
 {
+    /// <summary>The wire names of the types the hub accepts, for error messages.</summary>
+    public const string Accepted = "pdq, md5, sha256, url";
+
     public static SignalType? ToCore(Proto.SignalType type) => type switch
     {
         Proto.SignalType.Pdq => SignalTypes.Pdq,
         Proto.SignalType.Md5 => SignalTypes.Md5,
         Proto.SignalType.Sha256 => SignalTypes.Sha256,
+        Proto.SignalType.Url => SignalTypes.Url,
         _ => null,
     };
 
@@ -20,6 +24,7 @@ internal static class SignalTypeMap
         "vpdq" => Proto.SignalType.Vpdq,
         "md5" => Proto.SignalType.Md5,
         "sha256" => Proto.SignalType.Sha256,
+        "url" => Proto.SignalType.Url,
         _ => Proto.SignalType.Unspecified,
     };
 }

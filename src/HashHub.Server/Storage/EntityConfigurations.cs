@@ -35,7 +35,8 @@ internal sealed class SignalConfiguration : IEntityTypeConfiguration<SignalEntit
         b.ToTable("signals");
         b.HasKey(s => s.Id);
         b.Property(s => s.Type).HasMaxLength(32);
-        b.Property(s => s.Value).HasMaxLength(512);
+        // ASCII only (hex, or a normalised URL with its host in punycode); 2,048 is the longest URL accepted.
+        b.Property(s => s.Value).HasMaxLength(2048).IsUnicode(false);
         b.HasIndex(s => new { s.Type, s.Value }).IsUnique();
         b.HasMany(s => s.Contributions).WithOne(c => c.Signal).HasForeignKey(c => c.SignalId).OnDelete(DeleteBehavior.Restrict);
     }

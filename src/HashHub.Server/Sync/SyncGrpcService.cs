@@ -104,7 +104,7 @@ internal sealed partial class SyncGrpcService(
         for (var i = 0; i < requested.Count; i++)
         {
             var type = SignalTypeMap.ToCore(requested[i])
-                ?? throw new RequestValidationException($"{field}[{i}]", "must be one of pdq, md5, sha256");
+                ?? throw new RequestValidationException($"{field}[{i}]", $"must be one of {SignalTypeMap.Accepted}");
             types.Add(type.Name);
         }
         return types;

@@ -82,6 +82,21 @@ public sealed class ContributionsTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task Submit_UrlsThatNormaliseAlike_AreOneSignal()
+    {
+        var first = new Proto.Signal { Type = Proto.SignalType.Url, Value = "HTTPS://Example.COM:443/watch?v=abc&utm_source=share#t=10" };
+        var second = new Proto.Signal { Type = Proto.SignalType.Url, Value = "https://example.com/watch?v=abc" };
+
+        var a = await _a.Contributions.SubmitContributionsAsync(Batch(Item(first, "content_type:url")));
+        var b = await _b.Contributions.SubmitContributionsAsync(Batch(Item(second, "content_type:url")));
+
+        Assert.That(b.Results[0].SignalId, Is.EqualTo(a.Results[0].SignalId));
+        var record = await _a.Contributions.GetSignalAsync(new Proto.GetSignalRequest { SignalId = a.Results[0].SignalId });
+        Assert.That(record.Signal.Value, Is.EqualTo("https://example.com/watch?v=abc"));
+        Assert.That(record.Contributions, Has.Count.EqualTo(2));
+    }
+
+    [Test]
     public async Task Submit_SameSignalBySecondMember_AddsSecondContributionToSameSignal()
     {
         var pdq = RandomPdq(_random);
@@ -152,7 +167,7 @@ public sealed class ContributionsTests(StorageProvider provider)
     [TestCase(Proto.SignalType.Sha256, "0123", null, "items[1].signal.value", "sha256 value must be 64 hex digits, got 4 characters")]
     [TestCase(Proto.SignalType.Pdq, null, 49, "items[1].signal.quality", "is 49, under the minimum of 50: low-quality hashes match unrelated images")]
     [TestCase(Proto.SignalType.Pdq, null, -1, "items[1].signal.quality", "must be between 0 and 100, got -1")]
-    [TestCase(Proto.SignalType.Unspecified, null, null, "items[1].signal.type", "must be one of pdq, md5, sha256")]
+    [TestCase(Proto.SignalType.Unspecified, null, null, "items[1].signal.type", "must be one of pdq, md5, sha256, url")]
     [TestCase(Proto.SignalType.Vpdq, null, null, "items[1].signal.type", "vpdq is not accepted by this hub yet")]
     public async Task Submit_MalformedItem_RejectsWholeBatchWithFieldAndReason(Proto.SignalType type, string? value, int? quality, string field, string reason)
     {

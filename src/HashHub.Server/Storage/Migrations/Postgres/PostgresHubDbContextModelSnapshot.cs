@@ -269,8 +269,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Value")
                         .IsRequired()
-                        .HasMaxLength(512)
-                        .HasColumnType("character varying(512)");
+                        .HasMaxLength(2048)
+                        .IsUnicode(false)
+                        .HasColumnType("character varying(2048)");
 
                     b.HasKey("Id");
 

@@ -269,8 +269,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.Property<string>("Value")
                         .IsRequired()
-                        .HasMaxLength(512)
-                        .HasColumnType("nvarchar(512)");
+                        .HasMaxLength(2048)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(2048)");
 
                     b.HasKey("Id");
 

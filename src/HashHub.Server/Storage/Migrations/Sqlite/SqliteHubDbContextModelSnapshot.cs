@@ -258,7 +258,8 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.Property<string>("Value")
                         .IsRequired()
-                        .HasMaxLength(512)
+                        .HasMaxLength(2048)
+                        .IsUnicode(false)
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
