@@ -1,0 +1,229 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HashHub.Core.Matching;
+
+/// <summary>
+/// The compact, immutable part of <see cref="PdqMultiIndex"/>: flat bucket tables built by counting sort.
+/// </summary>
+/// <remarks>
+/// The hashes are stored sorted by chunk 0, so chunk 0's bucket b is simply the range
+/// Offsets[0][b]..Offsets[0][b+1] of <see cref="Hashes"/> and needs no position table. Chunks 1-15 each have an
+/// offsets array (65,537 ints) and a positions array (one int per hash, grouped by bucket). Per hash that is
+/// 32 (hash) + 4 (id) + 15 x 4 (positions) = 96 bytes, plus 4 MB of offsets and 1 bit of tombstone.
+/// Only the tombstones change after construction (writer only).
+/// </remarks>
+internal sealed class MihBase
+{
+    public static readonly MihBase Empty = Build(default, default, default, 0);
+
+    private MihBase(Hash256[] hashes, int[] ids, int[][] offsets, int[][] positions)
+    {
+        Hashes = hashes;
+        Ids = ids;
+        Offsets = offsets;
+        Positions = positions;
+        Tombstones = Matching.Tombstones.Create(hashes.Length);
+    }
+
+    public Hash256[] Hashes { get; }
+
+    public int[] Ids { get; }
+
+    public int[][] Offsets { get; }
+
+    /// <summary>Positions[c] for chunks 1-15 (Positions[0] is empty: chunk 0 is the storage order).</summary>
+    public int[][] Positions { get; }
+
+    public ulong[] Tombstones { get; }
+
+    /// <summary>Removed entries; written by the writer only.</summary>
+    public int Removed;
+
+    public int Count => Hashes.Length;
+
+    /// <summary>The bytes this base holds (arrays only), for the memory figures.</summary>
+    public long Bytes =>
+        (long)Hashes.Length * 32 + (long)Ids.Length * 4 + (long)Tombstones.Length * 8
+        + Offsets.Sum(o => (long)o.Length * 4) + Positions.Sum(p => (long)p.Length * 4);
+
+    /// <summary>
+    /// Builds a base from up to three sources (the old base, the delta, new bulk entries), keeping only the
+    /// entries whose tombstone bit is clear. Two passes over the sources (count, then scatter) avoid a temporary
+    /// copy of the whole list, which at 10 million hashes would be another 360 MB.
+    /// </summary>
+    public static MihBase Build(in Source a, in Source b, in Source c, int liveTotal)
+    {
+        var hashes = new Hash256[liveTotal];
+        var ids = new int[liveTotal];
+        var offsets = new int[MihLayout.Chunks][];
+        var positions = new int[MihLayout.Chunks][];
+        positions[0] = [];
+
+        var off0 = new int[MihLayout.Buckets + 1];
+        a.CountChunk0(off0);
+        b.CountChunk0(off0);
+        c.CountChunk0(off0);
+        PrefixSum(off0);
+        var cursor = off0.AsSpan(0, MihLayout.Buckets).ToArray();
+        var n = a.Scatter(cursor, hashes, ids) + b.Scatter(cursor, hashes, ids) + c.Scatter(cursor, hashes, ids);
+        if (n != liveTotal)
+        {
+            throw new InvalidOperationException($"Index build expected {liveTotal} live entries, found {n}.");
+        }
+        offsets[0] = off0;
+
+        // The 15 other tables are independent; two cores build them in about half the time.
+        if (liveTotal >= 100_000)
+        {
+            Parallel.For(1, MihLayout.Chunks, ch => BuildTable(hashes, ch, offsets, positions));
+        }
+        else
+        {
+            for (var ch = 1; ch < MihLayout.Chunks; ch++)
+            {
+                BuildTable(hashes, ch, offsets, positions);
+            }
+        }
+        return new MihBase(hashes, ids, offsets, positions);
+    }
+
+    // Counting sort of the positions by the value of chunk ch; stable, so each bucket lists positions in
+    // increasing order and a probe walks the hash array forwards.
+    private static void BuildTable(Hash256[] hashes, int ch, int[][] offsets, int[][] positions)
+    {
+        var off = new int[MihLayout.Buckets + 1];
+        foreach (ref readonly var h in hashes.AsSpan())
+        {
+            off[MihLayout.Chunk(h, ch) + 1]++;
+        }
+        PrefixSum(off);
+        var cursor = off.AsSpan(0, MihLayout.Buckets).ToArray();
+        var pos = new int[hashes.Length];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            pos[cursor[MihLayout.Chunk(hashes[i], ch)]++] = i;
+        }
+        offsets[ch] = off;
+        positions[ch] = pos;
+    }
+
+    private static void PrefixSum(int[] counts)
+    {
+        for (var i = 1; i < counts.Length; i++)
+        {
+            counts[i] += counts[i - 1];
+        }
+    }
+
+    /// <summary>
+    /// Appends the matches of this base, each once. <paramref name="sub"/> is the probe plan of
+    /// <see cref="MihLayout.PlanProbes"/>.
+    /// </summary>
+    public void Query(in Hash256 q, int radius, ReadOnlySpan<int> sub, List<PdqMatch> results)
+    {
+        if (Hashes.Length == 0)
+        {
+            return;
+        }
+        ref var hashes = ref MemoryMarshal.GetArrayDataReference(Hashes);
+        for (var c = 0; c < MihLayout.Chunks; c++)
+        {
+            var s = sub[c];
+            if (s < 0)
+            {
+                continue;
+            }
+            var qc = MihLayout.Chunk(q, c);
+            var probes = MihLayout.MaskCount[s];
+            ref var off = ref MemoryMarshal.GetArrayDataReference(Offsets[c]);
+            if (c == 0)
+            {
+                for (var m = 0; m < probes; m++)
+                {
+                    var v = qc ^ MihLayout.Masks[m];
+                    var end = Unsafe.Add(ref off, v + 1);
+                    for (var i = Unsafe.Add(ref off, v); i < end; i++)
+                    {
+                        Check(ref hashes, i, q, radius, c, sub, results);
+                    }
+                }
+            }
+            else
+            {
+                ref var pos = ref MemoryMarshal.GetArrayDataReference(Positions[c]);
+                for (var m = 0; m < probes; m++)
+                {
+                    var v = qc ^ MihLayout.Masks[m];
+                    var end = Unsafe.Add(ref off, v + 1);
+                    for (var j = Unsafe.Add(ref off, v); j < end; j++)
+                    {
+                        Check(ref hashes, Unsafe.Add(ref pos, j), q, radius, c, sub, results);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Check(ref Hash256 hashes, int i, in Hash256 q, int radius, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
+    {
+        ref readonly var h = ref Unsafe.Add(ref hashes, i);
+        var d = h.DistanceTo(q);
+        if (d <= radius && !MihLayout.FoundEarlier(h, q, c, sub) && !Matching.Tombstones.IsSet(Tombstones, i))
+        {
+            results.Add(new PdqMatch(Ids[i], d));
+        }
+    }
+
+    /// <summary>Sets the tombstone of one live entry with this id and hash; false when there is none.</summary>
+    public bool Remove(int id, in Hash256 hash)
+    {
+        var b = MihLayout.Chunk(hash, 0);
+        var off = Offsets[0];
+        for (var i = off[b]; i < off[b + 1]; i++)
+        {
+            if (Ids[i] == id && Hashes[i] == hash && !Matching.Tombstones.IsSet(Tombstones, i))
+            {
+                Matching.Tombstones.Set(Tombstones, i);
+                Removed++;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A run of entries to build from: arrays, the count to read, and optional tombstones.</summary>
+    internal readonly ref struct Source(ReadOnlySpan<Hash256> hashes, ReadOnlySpan<int> ids, ulong[]? tombstones)
+    {
+        private readonly ReadOnlySpan<Hash256> _hashes = hashes;
+        private readonly ReadOnlySpan<int> _ids = ids;
+
+        public void CountChunk0(int[] off)
+        {
+            for (var i = 0; i < _hashes.Length; i++)
+            {
+                if (tombstones is null || !Matching.Tombstones.IsSet(tombstones, i))
+                {
+                    off[MihLayout.Chunk(_hashes[i], 0) + 1]++;
+                }
+            }
+        }
+
+        public int Scatter(int[] cursor, Hash256[] hashes, int[] ids)
+        {
+            var n = 0;
+            for (var i = 0; i < _hashes.Length; i++)
+            {
+                if (tombstones is null || !Matching.Tombstones.IsSet(tombstones, i))
+                {
+                    var p = cursor[MihLayout.Chunk(_hashes[i], 0)]++;
+                    hashes[p] = _hashes[i];
+                    ids[p] = _ids[i];
+                    n++;
+                }
+            }
+            return n;
+        }
+    }
+}
