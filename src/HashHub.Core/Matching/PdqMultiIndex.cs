@@ -193,7 +193,7 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     private int DeltaCapacityFor(int baseCount) =>
         _options.DeltaCapacity is { } fixedCapacity
             ? Math.Max(1, fixedCapacity)
-            : Math.Max(MinDeltaCapacity, baseCount / 32);
+            : Math.Max(MinDeltaCapacity, baseCount / 64);
 
     private sealed class Snapshot(MihBase @base, MihDelta delta)
     {

@@ -5,8 +5,8 @@ public sealed class PdqMultiIndexOptions
 {
     /// <summary>
     /// How many hashes the delta (the small index for incremental adds) holds before the writer folds it into
-    /// the compact base. Null (the default) means max(16,384, base size / 32): large enough that compaction is
-    /// rare, small enough that the delta adds under 4 % to memory and query time.
+    /// the compact base. Null (the default) means max(16,384, base size / 64): large enough that compaction is
+    /// rare, small enough that the preallocated delta adds under 2 % to memory and query time.
     /// </summary>
     public int? DeltaCapacity { get; init; }
 

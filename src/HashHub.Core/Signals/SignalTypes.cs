@@ -12,8 +12,11 @@ public static class SignalTypes
     /// <summary>SHA-256 of the file bytes.</summary>
     public static readonly HexDigestSignalType Sha256 = new("sha256", 32);
 
+    /// <summary>PhotoDNA-like licensed hash, precomputed by members (Euclidean distance, placeholder threshold).</summary>
+    public static readonly PhotoDnaSignalType PhotoDna = new();
+
     private static readonly Dictionary<string, SignalType> ByName =
-        new SignalType[] { Pdq, Md5, Sha256 }.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        new SignalType[] { Pdq, Md5, Sha256, PhotoDna }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     /// <summary>Every registered type.</summary>
     public static IReadOnlyCollection<SignalType> All => ByName.Values;
