@@ -9,7 +9,8 @@ namespace HashHub.Core.Signals;
 /// <remarks>
 /// Values arrive as 288 hex digits or as base64 of the 144 bytes (192 characters) and are stored as lower-case
 /// hex, so the same hash always has the same text. Matching goes through the generic linear path
-/// (a linear scan over the type's distance), since no sub-linear index is known for an arbitrary distance.
+/// (<see cref="Matching.SignalIndex"/>: a linear scan over the type's distance), since no sub-linear index is
+/// known for an arbitrary distance.
 /// </remarks>
 public sealed class PhotoDnaSignalType : SignalType
 {
