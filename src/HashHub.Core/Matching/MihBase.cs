@@ -1,5 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace HashHub.Core.Matching;
 
@@ -126,7 +128,11 @@ internal sealed class MihBase
         {
             return;
         }
-        ref var hashes = ref MemoryMarshal.GetArrayDataReference(Hashes);
+        // Candidates are random reads across the whole hash array, so the query is bound by memory latency, not
+        // arithmetic. Each chunk's candidate positions are first gathered into a batch (sequential reads of the
+        // bucket tables), then checked in a tight loop that prefetches PrefetchDistance candidates ahead, which
+        // keeps that many cache misses in flight.
+        Span<int> batch = stackalloc int[BatchSize];
         for (var c = 0; c < MihLayout.Chunks; c++)
         {
             var s = sub[c];
@@ -136,41 +142,84 @@ internal sealed class MihBase
             }
             var qc = MihLayout.Chunk(q, c);
             var probes = MihLayout.MaskCount[s];
-            ref var off = ref MemoryMarshal.GetArrayDataReference(Offsets[c]);
-            if (c == 0)
+            var off = Offsets[c];
+            var positions = Positions[c];
+            var n = 0;
+            for (var m = 0; m < probes; m++)
             {
-                for (var m = 0; m < probes; m++)
+                var v = qc ^ MihLayout.Masks[m];
+                var start = off[v];
+                var end = off[v + 1];
+                while (start < end)
                 {
-                    var v = qc ^ MihLayout.Masks[m];
-                    var end = Unsafe.Add(ref off, v + 1);
-                    for (var i = Unsafe.Add(ref off, v); i < end; i++)
+                    var take = Math.Min(end - start, BatchSize - n);
+                    if (c == 0)
                     {
-                        Check(ref hashes, i, q, radius, c, sub, results);
+                        // Chunk 0 is the storage order: its buckets are ranges of the hash array.
+                        for (var k = 0; k < take; k++)
+                        {
+                            batch[n + k] = start + k;
+                        }
+                    }
+                    else
+                    {
+                        positions.AsSpan(start, take).CopyTo(batch[n..]);
+                    }
+                    n += take;
+                    start += take;
+                    if (n == BatchSize)
+                    {
+                        CheckBatch(batch, q, radius, c, sub, results);
+                        n = 0;
                     }
                 }
             }
-            else
+            CheckBatch(batch[..n], q, radius, c, sub, results);
+        }
+    }
+
+    private const int BatchSize = 1024;
+    private const int PrefetchDistance = 16;
+
+    private unsafe void CheckBatch(ReadOnlySpan<int> batch, in Hash256 q, int radius, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
+    {
+        ref var hashes = ref MemoryMarshal.GetArrayDataReference(Hashes);
+        ref var cand = ref MemoryMarshal.GetReference(batch);
+        var n = batch.Length;
+        if (Sse.IsSupported)
+        {
+            // A prefetch never faults, and the hash array is on the large-object heap, which is not compacted.
+            for (var k = 0; k < Math.Min(n, PrefetchDistance); k++)
             {
-                ref var pos = ref MemoryMarshal.GetArrayDataReference(Positions[c]);
-                for (var m = 0; m < probes; m++)
-                {
-                    var v = qc ^ MihLayout.Masks[m];
-                    var end = Unsafe.Add(ref off, v + 1);
-                    for (var j = Unsafe.Add(ref off, v); j < end; j++)
-                    {
-                        Check(ref hashes, Unsafe.Add(ref pos, j), q, radius, c, sub, results);
-                    }
-                }
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref hashes, Unsafe.Add(ref cand, k))));
+            }
+        }
+        var q0 = q.Word0;
+        var q1 = q.Word1;
+        var q2 = q.Word2;
+        var q3 = q.Word3;
+        for (var k = 0; k < n; k++)
+        {
+            if (Sse.IsSupported && k + PrefetchDistance < n)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref hashes, Unsafe.Add(ref cand, k + PrefetchDistance))));
+            }
+            var i = Unsafe.Add(ref cand, k);
+            ref readonly var h = ref Unsafe.Add(ref hashes, i);
+            var d = BitOperations.PopCount(h.Word0 ^ q0) + BitOperations.PopCount(h.Word1 ^ q1)
+                + BitOperations.PopCount(h.Word2 ^ q2) + BitOperations.PopCount(h.Word3 ^ q3);
+            if (d <= radius)
+            {
+                Report(i, d, q, c, sub, results);
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Check(ref Hash256 hashes, int i, in Hash256 q, int radius, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
+    // Off the hot path: only matches get here.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Report(int i, int d, in Hash256 q, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
     {
-        ref readonly var h = ref Unsafe.Add(ref hashes, i);
-        var d = h.DistanceTo(q);
-        if (d <= radius && !MihLayout.FoundEarlier(h, q, c, sub) && !Matching.Tombstones.IsSet(Tombstones, i))
+        if (!MihLayout.FoundEarlier(Hashes[i], q, c, sub) && !Matching.Tombstones.IsSet(Tombstones, i))
         {
             results.Add(new PdqMatch(Ids[i], d));
         }
