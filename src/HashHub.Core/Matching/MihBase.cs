@@ -19,16 +19,20 @@ internal sealed class MihBase
 {
     public static readonly MihBase Empty = Build(default, default, default, 0);
 
-    private MihBase(Hash256[] hashes, int[] ids, int[][] offsets, int[][] positions)
+    private MihBase(AlignedHashes hashes, int[] ids, int[][] offsets, int[][] positions)
     {
-        Hashes = hashes;
+        Store = hashes;
         Ids = ids;
         Offsets = offsets;
         Positions = positions;
         Tombstones = Matching.Tombstones.Create(hashes.Length);
+        Count = hashes.Length;
     }
 
-    public Hash256[] Hashes { get; }
+    public AlignedHashes Store { get; }
+
+    /// <summary>The hashes, sorted by chunk 0.</summary>
+    public Span<Hash256> Hashes => Store.Span;
 
     public int[] Ids { get; }
 
@@ -42,11 +46,11 @@ internal sealed class MihBase
     /// <summary>Removed entries; written by the writer only.</summary>
     public int Removed;
 
-    public int Count => Hashes.Length;
+    public int Count { get; }
 
     /// <summary>The bytes this base holds (arrays only), for the memory figures.</summary>
     public long Bytes =>
-        (long)Hashes.Length * 32 + (long)Ids.Length * 4 + (long)Tombstones.Length * 8
+        Store.Bytes + (long)Ids.Length * 4 + (long)Tombstones.Length * 8
         + Offsets.Sum(o => (long)o.Length * 4) + Positions.Sum(p => (long)p.Length * 4);
 
     /// <summary>
@@ -56,7 +60,8 @@ internal sealed class MihBase
     /// </summary>
     public static MihBase Build(in Source a, in Source b, in Source c, int liveTotal)
     {
-        var hashes = new Hash256[liveTotal];
+        var store = new AlignedHashes(liveTotal);
+        var hashes = store.Span;
         var ids = new int[liveTotal];
         var offsets = new int[MihLayout.Chunks][];
         var positions = new int[MihLayout.Chunks][];
@@ -78,24 +83,24 @@ internal sealed class MihBase
         // The 15 other tables are independent; two cores build them in about half the time.
         if (liveTotal >= 100_000)
         {
-            Parallel.For(1, MihLayout.Chunks, ch => BuildTable(hashes, ch, offsets, positions));
+            Parallel.For(1, MihLayout.Chunks, ch => BuildTable(store.Span, ch, offsets, positions));
         }
         else
         {
             for (var ch = 1; ch < MihLayout.Chunks; ch++)
             {
-                BuildTable(hashes, ch, offsets, positions);
+                BuildTable(store.Span, ch, offsets, positions);
             }
         }
-        return new MihBase(hashes, ids, offsets, positions);
+        return new MihBase(store, ids, offsets, positions);
     }
 
     // Counting sort of the positions by the value of chunk ch; stable, so each bucket lists positions in
     // increasing order and a probe walks the hash array forwards.
-    private static void BuildTable(Hash256[] hashes, int ch, int[][] offsets, int[][] positions)
+    private static void BuildTable(ReadOnlySpan<Hash256> hashes, int ch, int[][] offsets, int[][] positions)
     {
         var off = new int[MihLayout.Buckets + 1];
-        foreach (ref readonly var h in hashes.AsSpan())
+        foreach (ref readonly var h in hashes)
         {
             off[MihLayout.Chunk(h, ch) + 1]++;
         }
@@ -124,10 +129,11 @@ internal sealed class MihBase
     /// </summary>
     public void Query(in Hash256 q, int radius, ReadOnlySpan<int> sub, List<PdqMatch> results)
     {
-        if (Hashes.Length == 0)
+        if (Count == 0)
         {
             return;
         }
+        PrefetchOffsets(q, sub);
         // Candidates are random reads across the whole hash array, so the query is bound by memory latency, not
         // arithmetic. Each chunk's candidate positions are first gathered into a batch (sequential reads of the
         // bucket tables), then checked in a tight loop that prefetches PrefetchDistance candidates ahead, which
@@ -178,17 +184,41 @@ internal sealed class MihBase
         }
     }
 
+    // The bucket offsets of all probes are random reads too (16 tables of 256 KB); fetching them all up front
+    // overlaps those misses with each other instead of paying them one probe at a time.
+    private unsafe void PrefetchOffsets(in Hash256 q, ReadOnlySpan<int> sub)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+        for (var c = 0; c < MihLayout.Chunks; c++)
+        {
+            if (sub[c] < 0)
+            {
+                continue;
+            }
+            var qc = MihLayout.Chunk(q, c);
+            ref var off = ref MemoryMarshal.GetArrayDataReference(Offsets[c]);
+            var probes = Math.Min(MihLayout.MaskCount[sub[c]], 64);
+            for (var m = 0; m < probes; m++)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref off, qc ^ MihLayout.Masks[m])));
+            }
+        }
+    }
+
     private const int BatchSize = 1024;
     private const int PrefetchDistance = 16;
 
     private unsafe void CheckBatch(ReadOnlySpan<int> batch, in Hash256 q, int radius, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
     {
-        ref var hashes = ref MemoryMarshal.GetArrayDataReference(Hashes);
+        ref var hashes = ref MemoryMarshal.GetReference(Hashes);
         ref var cand = ref MemoryMarshal.GetReference(batch);
         var n = batch.Length;
         if (Sse.IsSupported)
         {
-            // A prefetch never faults, and the hash array is on the large-object heap, which is not compacted.
+            // A prefetch never faults, and the hashes are pinned.
             for (var k = 0; k < Math.Min(n, PrefetchDistance); k++)
             {
                 Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref hashes, Unsafe.Add(ref cand, k))));
@@ -259,7 +289,7 @@ internal sealed class MihBase
             }
         }
 
-        public int Scatter(int[] cursor, Hash256[] hashes, int[] ids)
+        public int Scatter(int[] cursor, Span<Hash256> hashes, int[] ids)
         {
             var n = 0;
             for (var i = 0; i < _hashes.Length; i++)
