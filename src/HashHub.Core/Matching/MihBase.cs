@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace HashHub.Core.Matching;
@@ -139,6 +140,7 @@ internal sealed class MihBase
         // bucket tables), then checked in a tight loop that prefetches PrefetchDistance candidates ahead, which
         // keeps that many cache misses in flight.
         Span<int> batch = stackalloc int[BatchSize];
+        var subLanes = MihLayout.SubLanes(sub);
         for (var c = 0; c < MihLayout.Chunks; c++)
         {
             var s = sub[c];
@@ -175,12 +177,12 @@ internal sealed class MihBase
                     start += take;
                     if (n == BatchSize)
                     {
-                        CheckBatch(batch, q, radius, c, sub, results);
+                        CheckBatch(batch, q, radius, c, sub, subLanes, results);
                         n = 0;
                     }
                 }
             }
-            CheckBatch(batch[..n], q, radius, c, sub, results);
+            CheckBatch(batch[..n], q, radius, c, sub, subLanes, results);
         }
     }
 
@@ -211,7 +213,8 @@ internal sealed class MihBase
     private const int BatchSize = 1024;
     private const int PrefetchDistance = 16;
 
-    private unsafe void CheckBatch(ReadOnlySpan<int> batch, in Hash256 q, int radius, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
+    private unsafe void CheckBatch(
+        ReadOnlySpan<int> batch, in Hash256 q, int radius, int c, ReadOnlySpan<int> sub, Vector256<short> subLanes, List<PdqMatch> results)
     {
         ref var hashes = ref MemoryMarshal.GetReference(Hashes);
         ref var cand = ref MemoryMarshal.GetReference(batch);
@@ -240,16 +243,16 @@ internal sealed class MihBase
                 + BitOperations.PopCount(h.Word2 ^ q2) + BitOperations.PopCount(h.Word3 ^ q3);
             if (d <= radius)
             {
-                Report(i, d, q, c, sub, results);
+                Report(i, d, q, c, sub, subLanes, results);
             }
         }
     }
 
     // Off the hot path: only matches get here.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Report(int i, int d, in Hash256 q, int c, ReadOnlySpan<int> sub, List<PdqMatch> results)
+    private void Report(int i, int d, in Hash256 q, int c, ReadOnlySpan<int> sub, Vector256<short> subLanes, List<PdqMatch> results)
     {
-        if (!MihLayout.FoundEarlier(Hashes[i], q, c, sub) && !Matching.Tombstones.IsSet(Tombstones, i))
+        if (!MihLayout.FoundEarlier(Hashes[i], q, c, sub, subLanes) && !Matching.Tombstones.IsSet(Tombstones, i))
         {
             results.Add(new PdqMatch(Ids[i], d));
         }

@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace HashHub.Core.Matching;
 
@@ -43,12 +45,58 @@ internal static class MihLayout
     /// True when some chunk before <paramref name="chunk"/> would also have found this hash: the probe then
     /// reports it there, which removes duplicates without a hash set (only matches pay for the check).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool FoundEarlier(in Hash256 h, in Hash256 q, int chunk, ReadOnlySpan<int> sub)
+    public static bool FoundEarlier(in Hash256 h, in Hash256 q, int chunk, ReadOnlySpan<int> sub, Vector256<short> subLanes)
     {
-        for (var j = 0; j < chunk; j++)
+        if (!Avx2.IsSupported)
         {
-            if (sub[j] >= 0 && BitOperations.PopCount((uint)(Chunk(h, j) ^ Chunk(q, j))) <= sub[j])
+            return FoundEarlier(h, q, chunk, sub);
+        }
+        // All 16 chunk distances at once: nibble-table popcount per byte, bytes added pairwise into 16-bit lanes,
+        // one compare against the per-lane probe radius (-1 for an unprobed chunk never compares true).
+        var x = Vector256.Create(h.Word0 ^ q.Word0, h.Word1 ^ q.Word1, h.Word2 ^ q.Word2, h.Word3 ^ q.Word3).AsByte();
+        var low = Vector256.Create((byte)0x0F);
+        var perByte = Avx2.Shuffle(NibbleCounts, x & low) + Avx2.Shuffle(NibbleCounts, Vector256.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        var perChunk = (perByte.AsUInt16() & Vector256.Create((ushort)0xFF)) + Vector256.ShiftRightLogical(perByte.AsUInt16(), 8);
+        var within = Vector256.LessThanOrEqual(perChunk.AsInt16(), subLanes).ExtractMostSignificantBits();
+        return (within & EarlierLanes[chunk]) != 0;
+    }
+
+    /// <summary>The probe radii in 16-bit lane order (lane L of the hash vector holds chunk 4(L/4) + 3 - L%4).</summary>
+    public static Vector256<short> SubLanes(ReadOnlySpan<int> sub)
+    {
+        Span<short> lanes = stackalloc short[Chunks];
+        for (var lane = 0; lane < Chunks; lane++)
+        {
+            lanes[lane] = (short)sub[LaneChunk(lane)];
+        }
+        return Vector256.Create<short>(lanes);
+    }
+
+    private static int LaneChunk(int lane) => (4 * (lane >> 2)) + 3 - (lane & 3);
+
+    private static readonly Vector256<byte> NibbleCounts =
+        Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+
+    // EarlierLanes[c]: the lanes whose chunk comes before chunk c.
+    private static readonly uint[] EarlierLanes = Enumerable.Range(0, Chunks)
+        .Select(c => Enumerable.Range(0, Chunks).Where(lane => LaneChunk(lane) < c).Aggregate(0u, (m, lane) => m | (1u << lane)))
+        .ToArray();
+
+    /// <summary>Scalar form of the check above.</summary>
+    public static bool FoundEarlier(in Hash256 h, in Hash256 q, int chunk, ReadOnlySpan<int> sub) =>
+        chunk > 0 && (AnyWithin(h.Word0 ^ q.Word0, 0, chunk, sub)
+            || (chunk > 4 && (AnyWithin(h.Word1 ^ q.Word1, 4, chunk, sub)
+                || (chunk > 8 && (AnyWithin(h.Word2 ^ q.Word2, 8, chunk, sub)
+                    || (chunk > 12 && AnyWithin(h.Word3 ^ q.Word3, 12, chunk, sub)))))));
+
+    // Chunks first..min(first + 4, end) all live in the one word x (the XOR of hash and query).
+    private static bool AnyWithin(ulong x, int first, int end, ReadOnlySpan<int> sub)
+    {
+        var last = Math.Min(first + 4, end);
+        for (var j = first; j < last; j++)
+        {
+            var bits = (uint)(x >> ((3 - (j & 3)) * ChunkBits)) & 0xFFFF;
+            if (sub[j] >= 0 && BitOperations.PopCount(bits) <= sub[j])
             {
                 return true;
             }
