@@ -22,6 +22,12 @@ public sealed class PdqMultiIndexOptions
     /// </summary>
     public double CandidateCostFactor { get; init; } = 4;
 
+    /// <summary>
+    /// When true (the default), the compaction triggered by a full delta or by many removals runs on a
+    /// background task while writes continue; when false, the writer that triggers it builds the new base itself.
+    /// </summary>
+    public bool BackgroundCompaction { get; init; } = true;
+
     /// <summary>Test hook: never fall back to the linear scan, so that large radii exercise the probe path.</summary>
     internal bool DisableLinearFallback { get; init; }
 }

@@ -45,15 +45,17 @@ public sealed class MihAgreesWithLinearScanTests
         Assert.That(mih.Query(centres[0], 40), Has.Count.EqualTo(3000 / 6), "every member of a cluster is within 40 of its centre");
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void Query_InterleavedAddsAndRemoves_EqualsLinearScan(bool clustered)
+    [TestCase(false, true)]
+    [TestCase(true, true)]
+    [TestCase(false, false)]
+    [TestCase(true, false)]
+    public void Query_InterleavedAddsAndRemoves_EqualsLinearScan(bool clustered, bool background)
     {
         var rng = new Random(clustered ? 77 : 78);
         Hash256[] centres = [];
         var pool = clustered ? SyntheticHashes.ClusteredSet(4000, 5, rng, out centres) : SyntheticHashes.RandomSet(4000, rng);
         // A delta of 300 entries forces a compaction every few rounds; removal of base entries adds tombstones.
-        var mih = new PdqMultiIndex(new PdqMultiIndexOptions { DeltaCapacity = 300, DisableLinearFallback = true });
+        var mih = new PdqMultiIndex(new PdqMultiIndexOptions { DeltaCapacity = 300, DisableLinearFallback = true, BackgroundCompaction = background });
         var linear = new PdqLinearIndex();
         mih.AddRange(Enumerable.Range(0, 1000).ToArray(), pool.AsSpan(0, 1000));
         for (var i = 0; i < 1000; i++)
@@ -87,6 +89,42 @@ public sealed class MihAgreesWithLinearScanTests
                     : SyntheticHashes.Flip(pool[live[rng.Next(live.Count)]], rng.Next(64), rng))
                 .ToArray();
             AssertSameAnswers(mih, linear, queries, $"round {round}");
+        }
+    }
+
+    [Test]
+    public void Remove_DuringBackgroundCompaction_IsReplayedOnTheNewBase()
+    {
+        var rng = new Random(99);
+        var pool = SyntheticHashes.RandomSet(3000, rng);
+        var mih = new PdqMultiIndex(new PdqMultiIndexOptions { DeltaCapacity = 100, DisableLinearFallback = true });
+        var linear = new PdqLinearIndex();
+        mih.AddRange(Enumerable.Range(0, 2000).ToArray(), pool.AsSpan(0, 2000));
+        for (var i = 0; i < 2000; i++)
+        {
+            linear.Add(i, pool[i]);
+        }
+
+        // 101 adds: the last one finds the delta full and starts a background build of base + frozen delta.
+        for (var i = 2000; i <= 2100; i++)
+        {
+            mih.Add(i, pool[i]);
+            linear.Add(i, pool[i]);
+        }
+        // Remove from the base, the frozen delta and the new delta while the build (probably) runs.
+        foreach (var id in new[] { 5, 700, 1999, 2003, 2099, 2100 })
+        {
+            Assert.That(mih.Remove(id, pool[id]), Is.True);
+            Assert.That(linear.Remove(id, pool[id]), Is.True);
+        }
+        mih.CompactionTask?.Wait();
+
+        Assert.That(mih.Count, Is.EqualTo(linear.Count));
+        var queries = Enumerable.Range(0, 30).Select(i => SyntheticHashes.Flip(pool[i * 70], rng.Next(40), rng)).ToArray();
+        AssertSameAnswers(mih, linear, queries, "after compaction");
+        foreach (var id in new[] { 5, 700, 1999, 2003, 2099, 2100 })
+        {
+            Assert.That(mih.Query(pool[id], 0).Select(m => m.Id), Does.Not.Contain(id));
         }
     }
 
