@@ -23,6 +23,16 @@ public sealed class Hash256Tests
         Assert.That(h.Word3, Is.EqualTo(1UL));
     }
 
+    [Test]
+    public void GetWord_EachIndex_ReturnsThatWord()
+    {
+        var h = new Hash256(1, 2, 3, 4);
+
+        Assert.That(Enumerable.Range(0, 4).Select(h.GetWord), Is.EqualTo(new ulong[] { 1, 2, 3, 4 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.GetWord(4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.GetWord(-1));
+    }
+
     [TestCase("")]
     [TestCase("0x23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
     [TestCase(" 123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
