@@ -20,7 +20,7 @@ internal sealed class AlignedHashes
     {
         Length = length;
         // Up to three words of padding; uninitialised because the builder writes every element.
-        _words = GC.AllocateUninitializedArray<ulong>((length * 4) + 3, pinned: true);
+        _words = HugePages.AllocatePinned<ulong>((length * 4) + 3);
         var address = Marshal.UnsafeAddrOfPinnedArrayElement(_words, 0);
         _start = (int)((32 - (address & 31)) & 31) / sizeof(ulong);
     }

@@ -108,7 +108,8 @@ internal sealed class MihBase
         }
         PrefixSum(off);
         var cursor = off.AsSpan(0, MihLayout.Buckets).ToArray();
-        var pos = new int[hashes.Length];
+        // Every slot is written below; pinned so that huge-page advice applies to memory that stays put.
+        var pos = HugePages.AllocatePinned<int>(hashes.Length);
         for (var i = 0; i < hashes.Length; i++)
         {
             pos[cursor[MihLayout.Chunk(hashes[i], ch)]++] = i;
