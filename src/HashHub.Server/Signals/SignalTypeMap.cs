@@ -7,7 +7,7 @@ namespace HashHub.Server.Signals;
 internal static class SignalTypeMap
 {
     /// <summary>The wire names of the types the hub accepts, for error messages.</summary>
-    public const string Accepted = "pdq, md5, sha256, url";
+    public const string Accepted = "pdq, md5, sha256, url, photodna";
 
     public static SignalType? ToCore(Proto.SignalType type) => type switch
     {
@@ -15,6 +15,7 @@ internal static class SignalTypeMap
         Proto.SignalType.Md5 => SignalTypes.Md5,
         Proto.SignalType.Sha256 => SignalTypes.Sha256,
         Proto.SignalType.Url => SignalTypes.Url,
+        Proto.SignalType.Photodna => SignalTypes.PhotoDna,
         _ => null,
     };
 
@@ -25,6 +26,7 @@ internal static class SignalTypeMap
         "md5" => Proto.SignalType.Md5,
         "sha256" => Proto.SignalType.Sha256,
         "url" => Proto.SignalType.Url,
+        "photodna" => Proto.SignalType.Photodna,
         _ => Proto.SignalType.Unspecified,
     };
 }

@@ -97,6 +97,22 @@ public sealed class ContributionsTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task Submit_PhotoDnaAsBase64_IsStoredAsHexAndSynced()
+    {
+        var bytes = new byte[144];
+        _random.NextBytes(bytes);
+        var signal = new Proto.Signal { Type = Proto.SignalType.Photodna, Value = Convert.ToBase64String(bytes) };
+
+        var response = await _a.Contributions.SubmitContributionsAsync(Batch(Item(signal)));
+
+        var record = await _b.Contributions.GetSignalAsync(new Proto.GetSignalRequest { SignalId = response.Results[0].SignalId });
+        Assert.That(record.Signal.Type, Is.EqualTo(Proto.SignalType.Photodna));
+        Assert.That(record.Signal.Value, Is.EqualTo(Convert.ToHexStringLower(bytes)));
+        var violations = await ViolationsOf(_a.Contributions.SubmitContributionsAsync(Batch(Item(new Proto.Signal { Type = Proto.SignalType.Photodna, Value = "abcd" }))).ResponseAsync);
+        Assert.That(violations.Single().Field, Is.EqualTo("items[0].signal.value"));
+    }
+
+    [Test]
     public async Task Submit_SameSignalBySecondMember_AddsSecondContributionToSameSignal()
     {
         var pdq = RandomPdq(_random);
@@ -167,7 +183,7 @@ public sealed class ContributionsTests(StorageProvider provider)
     [TestCase(Proto.SignalType.Sha256, "0123", null, "items[1].signal.value", "sha256 value must be 64 hex digits, got 4 characters")]
     [TestCase(Proto.SignalType.Pdq, null, 49, "items[1].signal.quality", "is 49, under the minimum of 50: low-quality hashes match unrelated images")]
     [TestCase(Proto.SignalType.Pdq, null, -1, "items[1].signal.quality", "must be between 0 and 100, got -1")]
-    [TestCase(Proto.SignalType.Unspecified, null, null, "items[1].signal.type", "must be one of pdq, md5, sha256, url")]
+    [TestCase(Proto.SignalType.Unspecified, null, null, "items[1].signal.type", "must be one of pdq, md5, sha256, url, photodna")]
     [TestCase(Proto.SignalType.Vpdq, null, null, "items[1].signal.type", "vpdq is not accepted by this hub yet")]
     public async Task Submit_MalformedItem_RejectsWholeBatchWithFieldAndReason(Proto.SignalType type, string? value, int? quality, string field, string reason)
     {
