@@ -15,8 +15,11 @@ public static class SignalTypes
     /// <summary>A URL of hosted content, normalised and matched exactly.</summary>
     public static readonly UrlSignalType Url = new();
 
+    /// <summary>PhotoDNA-like licensed hash, precomputed by members (Euclidean distance, placeholder threshold).</summary>
+    public static readonly PhotoDnaSignalType PhotoDna = new();
+
     private static readonly Dictionary<string, SignalType> ByName =
-        new SignalType[] { Pdq, Md5, Sha256, Url }.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        new SignalType[] { Pdq, Md5, Sha256, Url, PhotoDna }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     /// <summary>Every registered type.</summary>
     public static IReadOnlyCollection<SignalType> All => ByName.Values;

@@ -38,5 +38,5 @@ public sealed class SignalTypesTests
     }
 
     [Test]
-    public void Find_UnknownName_ReturnsNull() => Assert.That(SignalTypes.Find("photodna"), Is.Null);
+    public void Find_UnknownName_ReturnsNull() => Assert.That(SignalTypes.Find("no-such-type"), Is.Null);
 }

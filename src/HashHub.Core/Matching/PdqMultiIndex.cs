@@ -1,0 +1,330 @@
+namespace HashHub.Core.Matching;
+
+/// <summary>
+/// The PDQ match index: multi-index hashing over 16 chunks of 16 bits, answering Hamming-radius queries over
+/// millions of hashes without a linear scan, with incremental adds and removes.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout: a compact immutable base (flat bucket tables built by counting sort, about 96 bytes per hash) plus
+/// a small append-only delta for adds, and tombstone bits for removes; there is no rebuild per change. When the
+/// delta is full, or too many base entries are removed, the writer freezes the delta, starts a fresh one and
+/// builds a new base from the live entries of the base and the frozen delta on a background task (by default),
+/// so adds and removes go on meanwhile; removes made during the build are replayed on the new base before it
+/// is published. A writer waits only if the fresh delta fills up before the build is done.
+/// </para>
+/// <para>
+/// Queries: a hash within radius r agrees with the query closely on at least one chunk (pigeonhole; see
+/// <see cref="MihLayout.PlanProbes"/>), so the index probes each query chunk's neighbours within that sub-radius
+/// and checks the full distance of each candidate. For radius 31 that is 17 buckets per chunk. When the
+/// estimated number of candidates makes the probe dearer than reading every hash (large radii on small lists),
+/// it runs the SIMD linear scan instead.
+/// </para>
+/// <para>
+/// Thread-safety (see <see cref="IPdqMatchIndex"/>): readers take no lock. They read one immutable snapshot
+/// (base, frozen delta, delta) reference; the delta publishes its count after each add, tombstones are set with
+/// release semantics, and a compaction publishes a whole new snapshot, so a reader never sees a torn entry.
+/// Writers (add, remove, compact) serialise on one lock.
+/// </para>
+/// </remarks>
+public sealed class PdqMultiIndex : IPdqMatchIndex
+{
+    private const int MinDeltaCapacity = 16_384;
+
+    private readonly PdqMultiIndexOptions _options;
+    private readonly Lock _writeLock = new();
+    private volatile Snapshot _snapshot;
+    private int _count;
+
+    // Set while a background compaction runs (writer lock held to read or change these).
+    private Task? _compaction;
+    private List<(int Id, Hash256 Hash)>? _removedDuringCompaction;
+
+    /// <summary>Creates an empty index.</summary>
+    public PdqMultiIndex(PdqMultiIndexOptions? options = null)
+    {
+        _options = options ?? new PdqMultiIndexOptions();
+        _snapshot = new Snapshot(MihBase.Empty, null, new MihDelta(DeltaCapacityFor(0)));
+    }
+
+    /// <inheritdoc />
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Bytes held by the index's arrays (base, deltas, tombstones); the figure behind the memory target.</summary>
+    public long ApproximateBytes
+    {
+        get
+        {
+            var s = _snapshot;
+            return s.Base.Bytes + (s.Frozen?.Bytes ?? 0) + s.Delta.Bytes;
+        }
+    }
+
+    /// <summary>Entries waiting in the delta, for monitoring.</summary>
+    public int DeltaCount => Volatile.Read(ref _snapshot.Delta.Count);
+
+    /// <summary>The running background compaction, if any (tests wait on it).</summary>
+    internal Task? CompactionTask
+    {
+        get
+        {
+            lock (_writeLock)
+            {
+                return _compaction;
+            }
+        }
+    }
+
+    /// <summary>Builds an index over a bulk list in one pass (no delta), as a node does at start-up.</summary>
+    public static PdqMultiIndex Build(ReadOnlySpan<int> ids, ReadOnlySpan<Hash256> hashes, PdqMultiIndexOptions? options = null)
+    {
+        var index = new PdqMultiIndex(options);
+        index.AddRange(ids, hashes);
+        return index;
+    }
+
+    /// <inheritdoc />
+    public void Add(int id, in Hash256 hash)
+    {
+        while (true)
+        {
+            Task running;
+            lock (_writeLock)
+            {
+                var delta = _snapshot.Delta;
+                if (delta.Count == delta.Capacity && _compaction is null)
+                {
+                    StartCompactionLocked();
+                    delta = _snapshot.Delta;
+                }
+                if (delta.Count < delta.Capacity)
+                {
+                    delta.Add(id, hash);
+                    Volatile.Write(ref _count, _count + 1);
+                    return;
+                }
+                running = _compaction!;
+            }
+            // The fresh delta filled up before the background build finished: wait for it outside the lock
+            // (it publishes under the lock), then retry.
+            running.Wait();
+        }
+    }
+
+    /// <summary>
+    /// Adds many entries. When they do not fit in the delta, they go straight into a new base with the
+    /// current entries (one compaction instead of many), built on the calling thread.
+    /// </summary>
+    public void AddRange(ReadOnlySpan<int> ids, ReadOnlySpan<Hash256> hashes)
+    {
+        if (ids.Length != hashes.Length)
+        {
+            throw new ArgumentException("ids and hashes must have the same length.", nameof(ids));
+        }
+        while (true)
+        {
+            Task running;
+            lock (_writeLock)
+            {
+                var delta = _snapshot.Delta;
+                var fits = delta.Count + hashes.Length <= delta.Capacity;
+                if (fits || _compaction is null)
+                {
+                    if (fits)
+                    {
+                        for (var i = 0; i < hashes.Length; i++)
+                        {
+                            delta.Add(ids[i], hashes[i]);
+                        }
+                    }
+                    else
+                    {
+                        CompactLocked(ids, hashes);
+                    }
+                    Volatile.Write(ref _count, _count + hashes.Length);
+                    return;
+                }
+                running = _compaction;
+            }
+            running.Wait();
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Remove(int id, in Hash256 hash)
+    {
+        lock (_writeLock)
+        {
+            var s = _snapshot;
+            if (!s.Delta.Remove(id, hash))
+            {
+                if (!(s.Frozen?.Remove(id, hash) ?? false) && !s.Base.Remove(id, hash))
+                {
+                    return false;
+                }
+                // The entry is in the inputs of a running build, which read the tombstones before this removal.
+                _removedDuringCompaction?.Add((id, hash));
+            }
+            Volatile.Write(ref _count, _count - 1);
+            if (_compaction is null && s.Base.Removed > Math.Max(1024, s.Base.Count * _options.MaxRemovedFraction))
+            {
+                StartCompactionLocked();
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Folds the deltas and the tombstones into a new compact base now, on the calling thread (after any
+    /// background compaction finishes). Queries keep running on the old snapshot meanwhile; writers wait.
+    /// </summary>
+    public void Compact()
+    {
+        while (true)
+        {
+            Task running;
+            lock (_writeLock)
+            {
+                if (_compaction is null)
+                {
+                    CompactLocked(default, default);
+                    return;
+                }
+                running = _compaction;
+            }
+            running.Wait();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Query(in Hash256 query, int radius, List<PdqMatch> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentOutOfRangeException.ThrowIfNegative(radius);
+        var s = _snapshot;
+        Span<int> sub = stackalloc int[MihLayout.Chunks];
+        MihLayout.PlanProbes(Math.Min(radius, 256), sub);
+        if (!_options.DisableLinearFallback && LinearIsCheaper(s, sub))
+        {
+            HammingScan.Scan(s.Base.Hashes, s.Base.Ids, s.Base.Tombstones, query, radius, results);
+            if (s.Frozen is { } frozen)
+            {
+                ScanDelta(frozen, query, radius, results);
+            }
+            ScanDelta(s.Delta, query, radius, results);
+            return;
+        }
+        s.Base.Query(query, radius, sub, results);
+        s.Frozen?.Query(query, radius, sub, results);
+        s.Delta.Query(query, radius, sub, results);
+    }
+
+    private static void ScanDelta(MihDelta delta, in Hash256 query, int radius, List<PdqMatch> results)
+    {
+        var n = Volatile.Read(ref delta.Count);
+        HammingScan.Scan(delta.Hashes.AsSpan(0, n), delta.Ids.AsSpan(0, n), delta.Tombstones, query, radius, results);
+    }
+
+    // Expected probe work: every probed bucket costs a lookup, every candidate a random read of 32 bytes,
+    // against a sequential read of every hash for the scan. Bucket sizes are taken as uniform; clustered lists
+    // have larger buckets near their centres, which only makes the estimate optimistic for those queries.
+    private bool LinearIsCheaper(Snapshot s, ReadOnlySpan<int> sub)
+    {
+        long probes = 0;
+        foreach (var r in sub)
+        {
+            if (r >= 0)
+            {
+                probes += MihLayout.MaskCount[r];
+            }
+        }
+        double n = s.Base.Count + (s.Frozen?.Count ?? 0) + Volatile.Read(ref s.Delta.Count);
+        var candidates = probes * n / MihLayout.Buckets;
+        return probes + (_options.CandidateCostFactor * candidates) > n;
+    }
+
+    // Synchronous compaction of everything, plus optional bulk entries. Caller holds the lock and has checked
+    // that no background compaction runs.
+    private void CompactLocked(ReadOnlySpan<int> extraIds, ReadOnlySpan<Hash256> extraHashes)
+    {
+        var old = _snapshot;
+        var frozen = old.Frozen;
+        var frozenCount = frozen?.Count ?? 0;
+        var deltaCount = old.Delta.Count;
+        var live = _count + extraHashes.Length;
+        var newBase = MihBase.Build(
+            new MihBase.Source(old.Base.Hashes, old.Base.Ids, old.Base.Tombstones),
+            frozen is null ? default : new MihBase.Source(frozen.Hashes.AsSpan(0, frozenCount), frozen.Ids.AsSpan(0, frozenCount), frozen.Tombstones),
+            new MihBase.Source(old.Delta.Hashes.AsSpan(0, deltaCount), old.Delta.Ids.AsSpan(0, deltaCount), old.Delta.Tombstones),
+            new MihBase.Source(extraHashes, extraIds, null),
+            live);
+        _snapshot = new Snapshot(newBase, null, new MihDelta(DeltaCapacityFor(live)));
+    }
+
+    // Freezes the delta and builds the new base from the base and the frozen delta, in the background unless the
+    // options say otherwise. Caller holds the lock and has checked that no background compaction runs.
+    private void StartCompactionLocked()
+    {
+        var old = _snapshot;
+        if (!_options.BackgroundCompaction || old.Frozen is not null)
+        {
+            // A frozen delta left here means the last background build failed: retry on this thread, so the
+            // error (out of memory, most likely) reaches a caller instead of repeating unseen.
+            CompactLocked(default, default);
+            return;
+        }
+        var frozen = old.Delta;
+        var frozenCount = frozen.Count;
+        // The build reads copies of the tombstones taken now; removals from here on are logged and replayed
+        // on the new base, so each entry is either left out by the build or removed by the replay, never both.
+        var baseTombstones = (ulong[])old.Base.Tombstones.Clone();
+        var frozenTombstones = (ulong[])frozen.Tombstones.Clone();
+        var live = (old.Base.Count - old.Base.Removed) + (frozenCount - frozen.Removed);
+        _removedDuringCompaction = [];
+        _snapshot = new Snapshot(old.Base, frozen, new MihDelta(DeltaCapacityFor(live)));
+        _compaction = Task.Run(() =>
+        {
+            MihBase? built = null;
+            try
+            {
+                built = MihBase.Build(
+                    new MihBase.Source(old.Base.Hashes, old.Base.Ids, baseTombstones),
+                    new MihBase.Source(frozen.Hashes.AsSpan(0, frozenCount), frozen.Ids.AsSpan(0, frozenCount), frozenTombstones),
+                    default,
+                    default,
+                    live);
+            }
+            finally
+            {
+                lock (_writeLock)
+                {
+                    if (built is not null)
+                    {
+                        foreach (var (id, hash) in _removedDuringCompaction!)
+                        {
+                            built.Remove(id, hash);
+                        }
+                        _snapshot = new Snapshot(built, null, _snapshot.Delta);
+                    }
+                    _removedDuringCompaction = null;
+                    _compaction = null;
+                }
+            }
+        });
+    }
+
+    private int DeltaCapacityFor(int baseCount) =>
+        _options.DeltaCapacity is { } fixedCapacity
+            ? Math.Max(1, fixedCapacity)
+            : Math.Max(MinDeltaCapacity, baseCount / 64);
+
+    private sealed class Snapshot(MihBase @base, MihDelta? frozen, MihDelta delta)
+    {
+        public MihBase Base { get; } = @base;
+
+        /// <summary>The delta being folded into the next base by a background compaction; null otherwise.</summary>
+        public MihDelta? Frozen { get; } = frozen;
+
+        public MihDelta Delta { get; } = delta;
+    }
+}
