@@ -1,0 +1,76 @@
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace HashHub.Cli.Infrastructure;
+
+/// <summary>
+/// Where the tool writes: machine-readable results (JSON lines, CSV) go verbatim to <see cref="Out"/>, errors to
+/// <see cref="Error"/>, and Spectre's help and usage text through <see cref="OutConsole"/>.
+/// </summary>
+/// <remarks>
+/// Results bypass Spectre's renderer on purpose: it wraps text at the console width (80 columns when output is
+/// redirected), which would split a JSON line or a 64-digit hash in two.
+/// </remarks>
+internal sealed class CliOutput
+{
+    public CliOutput(TextWriter output, TextWriter error, bool interactive = false)
+    {
+        Out = output;
+        Error = error;
+        OutConsole = CreateConsole(output, interactive);
+        ErrorConsole = CreateConsole(error, interactive);
+    }
+
+    /// <summary>Standard output, for results.</summary>
+    public TextWriter Out { get; }
+
+    /// <summary>Standard error, for error messages.</summary>
+    public TextWriter Error { get; }
+
+    /// <summary>Spectre's view of standard output (help, usage).</summary>
+    public IAnsiConsole OutConsole { get; }
+
+    /// <summary>Spectre's view of standard error (pretty parse errors).</summary>
+    public IAnsiConsole ErrorConsole { get; }
+
+    /// <summary>The process's own standard output and error, with colours when they are terminals.</summary>
+    public static CliOutput FromConsole() => new(Console.Out, Console.Error, interactive: true);
+
+    /// <summary>Writes one error line, "hashhub: message", to standard error.</summary>
+    public void WriteError(string message) => Error.WriteLine($"hashhub: {message}");
+
+    /// <summary>
+    /// The one place where exceptions become messages and exit codes: input errors exit 2, everything about the
+    /// command line exits 1, and anything else is a bug and is reported as such (exit 1).
+    /// </summary>
+    public int HandleException(Exception exception, ITypeResolver? resolver)
+    {
+        switch (exception)
+        {
+            case InputException input:
+                WriteError(input.Message);
+                return ExitCodes.InputError;
+            case CommandAppException { Pretty: { } pretty }:
+                ErrorConsole.Write(pretty);
+                return ExitCodes.Usage;
+            case CommandAppException app:
+                WriteError(app.Message);
+                return ExitCodes.Usage;
+            case OperationCanceledException:
+                WriteError("cancelled");
+                return ExitCodes.Usage;
+            default:
+                WriteError($"unexpected error: {exception}");
+                return ExitCodes.Usage;
+        }
+    }
+
+    private static IAnsiConsole CreateConsole(TextWriter writer, bool interactive) =>
+        AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+}
