@@ -18,6 +18,7 @@ internal partial class Program
             config.ConfigureConsole(output.OutConsole);
             config.SetExceptionHandler(output.HandleException);
             config.SetHelpProvider(new CliHelpProvider(config.Settings));
+            config.UseStrictParsing();
             config.ValidateExamples();
 
             config.AddCommand<HashCommand>("hash")
