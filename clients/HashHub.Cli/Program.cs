@@ -19,6 +19,7 @@ internal partial class Program
             config.SetExceptionHandler(output.HandleException);
             config.SetHelpProvider(new CliHelpProvider(config.Settings));
             config.UseStrictParsing();
+            config.CancellationExitCode(ExitCodes.Cancelled);
             config.ValidateExamples();
 
             config.AddCommand<HashCommand>("hash")

@@ -32,4 +32,17 @@ public sealed class ProgramTests
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Error, Does.Contain("no-such-option"));
     }
+
+    [Test]
+    public async Task Run_Cancelled_ExitCode130()
+    {
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        var result = await CliRunner.RunAsync(
+            ["lookup", "--list", TestFiles.DataPath("matching/haystack.txt"), TestFiles.DataPath("matching/needles.txt")],
+            cancellation.Token);
+
+        Assert.That(result.ExitCode, Is.EqualTo(130));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Spectre.Console.Cli.Help;
@@ -15,14 +16,16 @@ internal sealed class CliHelpProvider(ICommandAppSettings settings) : HelpProvid
             yield return renderable;
         }
         var codes = new Grid().AddColumn(new GridColumn().PadLeft(4)).AddColumn(new GridColumn().PadLeft(2));
-        codes.AddRow(ExitCodes.Success.ToString(System.Globalization.CultureInfo.InvariantCulture), "success");
-        codes.AddRow(ExitCodes.Usage.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "bad command line: unknown command or option, missing argument, value out of range");
-        codes.AddRow(ExitCodes.InputError.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        codes.AddRow(Code(ExitCodes.Success), "success");
+        codes.AddRow(Code(ExitCodes.Usage), "bad command line: unknown command or option, missing argument, value out of range");
+        codes.AddRow(Code(ExitCodes.InputError),
             "an input file could not be read or is malformed; stderr names the file (and line) and the reason");
+        codes.AddRow(Code(ExitCodes.Cancelled), "interrupted (Ctrl+C)");
         yield return Text.NewLine;
         yield return new Markup("[yellow]EXIT CODES:[/]");
         yield return Text.NewLine;
         yield return codes;
     }
+
+    private static string Code(int code) => code.ToString(CultureInfo.InvariantCulture);
 }

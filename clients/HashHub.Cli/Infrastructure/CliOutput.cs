@@ -58,7 +58,7 @@ internal sealed class CliOutput
                 return ExitCodes.Usage;
             case OperationCanceledException:
                 WriteError("cancelled");
-                return ExitCodes.Usage;
+                return ExitCodes.Cancelled;
             default:
                 WriteError($"unexpected error: {exception}");
                 return ExitCodes.Usage;

@@ -12,4 +12,6 @@ internal static class ExitCodes
     /// <summary>An input file could not be read or holds malformed data; the message names the file (and line).</summary>
     public const int InputError = 2;
 
+    /// <summary>Interrupted (Ctrl+C), as shells report a SIGINT: 128 + 2.</summary>
+    public const int Cancelled = 130;
 }
