@@ -2,7 +2,9 @@ using HashHub.Cli.Commands;
 using HashHub.Cli.Infrastructure;
 using Spectre.Console.Cli;
 
-return await Program.Create(CliOutput.FromConsole()).RunAsync(args);
+await using var output = CliOutput.FromConsole();
+using var ctrlC = new CtrlC();
+return await Program.Create(output).RunAsync(args, ctrlC.Token);
 
 /// <summary>The hashhub tool: its commands, their examples and its exit codes, in one place.</summary>
 internal partial class Program

@@ -1,3 +1,4 @@
+using System.Text;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -11,14 +12,20 @@ namespace HashHub.Cli.Infrastructure;
 /// Results bypass Spectre's renderer on purpose: it wraps text at the console width (80 columns when output is
 /// redirected), which would split a JSON line or a 64-digit hash in two.
 /// </remarks>
-internal sealed class CliOutput
+internal sealed class CliOutput : IAsyncDisposable
 {
-    public CliOutput(TextWriter output, TextWriter error, bool interactive = false)
+    /// <summary>Captured output (tests): plain text, no colours, no terminal detection.</summary>
+    public CliOutput(TextWriter output, TextWriter error)
+        : this(output, error, CreatePlainConsole(output), CreatePlainConsole(error))
+    {
+    }
+
+    private CliOutput(TextWriter output, TextWriter error, IAnsiConsole outConsole, IAnsiConsole errorConsole)
     {
         Out = output;
         Error = error;
-        OutConsole = CreateConsole(output, interactive);
-        ErrorConsole = CreateConsole(error, interactive);
+        OutConsole = outConsole;
+        ErrorConsole = errorConsole;
     }
 
     /// <summary>Standard output, for results.</summary>
@@ -33,8 +40,17 @@ internal sealed class CliOutput
     /// <summary>Spectre's view of standard error (pretty parse errors).</summary>
     public IAnsiConsole ErrorConsole { get; }
 
-    /// <summary>The process's own standard output and error, with colours when they are terminals.</summary>
-    public static CliOutput FromConsole() => new(Console.Out, Console.Error, interactive: true);
+    /// <summary>
+    /// The process's own standard output and error. Results go through a buffered UTF-8 writer (Console.Out flushes
+    /// on every line, which dominates a lookup printing millions of rows); help goes through Spectre's own console,
+    /// which detects the terminal's width and colours. Dispose to flush.
+    /// </summary>
+    public static CliOutput FromConsole() =>
+        new(
+            new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 64 * 1024),
+            Console.Error,
+            AnsiConsole.Console,
+            AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }));
 
     /// <summary>Writes one error line, "hashhub: message", to standard error.</summary>
     public void WriteError(string message) => Error.WriteLine($"hashhub: {message}");
@@ -65,12 +81,19 @@ internal sealed class CliOutput
         }
     }
 
-    private static IAnsiConsole CreateConsole(TextWriter writer, bool interactive) =>
+    /// <summary>Flushes the results still buffered.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Out.FlushAsync().ConfigureAwait(false);
+        await Error.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static IAnsiConsole CreatePlainConsole(TextWriter writer) =>
         AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
-            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
         });
 }
