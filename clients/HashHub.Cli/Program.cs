@@ -6,8 +6,8 @@ await using var output = CliOutput.FromConsole();
 using var ctrlC = new CtrlC();
 return await Program.Create(output).RunAsync(args, ctrlC.Token);
 
-/// <summary>The hashhub tool: its commands, their examples and its exit codes, in one place.</summary>
-internal partial class Program
+/// <summary>The hashhub tool: its commands and their examples, in one place (exit codes: <see cref="ExitCodes"/>).</summary>
+internal sealed partial class Program
 {
     /// <summary>Builds the command app writing to <paramref name="output"/>; tests pass captured writers.</summary>
     internal static CommandApp Create(CliOutput output)

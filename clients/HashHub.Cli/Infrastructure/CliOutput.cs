@@ -57,7 +57,7 @@ internal sealed class CliOutput : IAsyncDisposable
 
     /// <summary>
     /// The one place where exceptions become messages and exit codes: input errors exit 2, everything about the
-    /// command line exits 1, and anything else is a bug and is reported as such (exit 1).
+    /// command line exits 1, Ctrl+C exits 130, and anything else is a bug, reported with its stack trace (exit 1).
     /// </summary>
     public int HandleException(Exception exception, ITypeResolver? resolver)
     {
