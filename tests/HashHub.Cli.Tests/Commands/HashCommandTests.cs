@@ -114,7 +114,7 @@ public sealed class HashCommandTests
     [Test]
     public async Task Hash_MissingFile_ExitCode2NamesFileAndStillHashesOthers()
     {
-        var missing = Path.Combine(Path.GetTempPath(), "hashhub-cli-tests", "does-not-exist.jpg");
+        var missing = Path.Combine(TestFiles.ScratchRoot, "does-not-exist.jpg");
         var present = TestFiles.VectorPath(Images[0]);
 
         var result = await CliRunner.RunAsync("hash", "--json", missing, present);

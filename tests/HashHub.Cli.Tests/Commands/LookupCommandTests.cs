@@ -127,7 +127,7 @@ public sealed class LookupCommandTests
     [Test]
     public async Task Lookup_MissingListFile_ExitCode2NamesFile()
     {
-        var missing = Path.Combine(Path.GetTempPath(), "hashhub-cli-tests", "no-list.txt");
+        var missing = Path.Combine(TestFiles.ScratchRoot, "no-list.txt");
 
         var result = await CliRunner.RunAsync("lookup", "--list", missing, Needles);
 

@@ -5,6 +5,10 @@ namespace HashHub.Cli.Tests.Infrastructure;
 /// <summary>The linked test vectors and a scratch directory for files a test writes.</summary>
 internal static class TestFiles
 {
+    /// <summary>Scratch files of this test run; deleted by <see cref="ScratchCleanup"/>.</summary>
+    public static readonly string ScratchRoot =
+        Path.Combine(Path.GetTempPath(), "hashhub-cli-tests", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+
     public static string DataPath(string relative) =>
         Path.Combine(TestContext.CurrentContext.TestDirectory, "TestData", relative.Replace('/', Path.DirectorySeparatorChar));
 
@@ -29,7 +33,7 @@ internal static class TestFiles
     /// <summary>Writes <paramref name="content"/> to a new file in a per-test scratch directory.</summary>
     public static string WriteTemp(string name, string content)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "hashhub-cli-tests", TestContext.CurrentContext.Test.ID);
+        var dir = Path.Combine(ScratchRoot, TestContext.CurrentContext.Test.ID);
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, name);
         File.WriteAllText(path, content);
