@@ -1,0 +1,31 @@
+using System.Globalization;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Cli.Help;
+using Spectre.Console.Rendering;
+
+namespace HashHub.Cli.Infrastructure;
+
+/// <summary>Spectre's help, with an EXIT CODES section at the end of every page (scripts branch on them).</summary>
+internal sealed class CliHelpProvider(ICommandAppSettings settings) : HelpProvider(settings)
+{
+    public override IEnumerable<IRenderable> GetFooter(ICommandModel model, ICommandInfo? command)
+    {
+        foreach (var renderable in base.GetFooter(model, command))
+        {
+            yield return renderable;
+        }
+        var codes = new Grid().AddColumn(new GridColumn().PadLeft(4)).AddColumn(new GridColumn().PadLeft(2));
+        codes.AddRow(Code(ExitCodes.Success), "success");
+        codes.AddRow(Code(ExitCodes.Usage), "bad command line: unknown command or option, missing argument, value out of range");
+        codes.AddRow(Code(ExitCodes.InputError),
+            "an input file could not be read or is malformed; stderr names the file (and line) and the reason");
+        codes.AddRow(Code(ExitCodes.Cancelled), "interrupted (Ctrl+C)");
+        yield return Text.NewLine;
+        yield return new Markup("[yellow]EXIT CODES:[/]");
+        yield return Text.NewLine;
+        yield return codes;
+    }
+
+    private static string Code(int code) => code.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,17 @@
+namespace HashHub.Cli.Infrastructure;
+
+/// <summary>The process exit codes of every command, as listed in each command's --help.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Everything asked for was done.</summary>
+    public const int Success = 0;
+
+    /// <summary>The command line was wrong: unknown option, missing argument, value out of range.</summary>
+    public const int Usage = 1;
+
+    /// <summary>An input file could not be read or holds malformed data; the message names the file (and line).</summary>
+    public const int InputError = 2;
+
+    /// <summary>Interrupted (Ctrl+C), as shells report a SIGINT: 128 + 2.</summary>
+    public const int Cancelled = 130;
+}
