@@ -88,6 +88,15 @@ internal sealed class ChangeReader(HubDbContext db)
                 }
             }
 
+            // Contributions come in index order; the contract lists them oldest first.
+            foreach (var signal in signals.Values)
+            {
+                if (signal.Contributions.Count > 1)
+                {
+                    signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
+                }
+            }
+
             // A full page ends at its last change. A short page means the query saw the whole committed log, and
             // everything up to the head read before it was committed already: the cursor may pass the changes the
             // type filter skipped up to there.
@@ -167,19 +176,19 @@ internal sealed class ChangeReader(HubDbContext db)
                 SELECT {columns} FROM ({page}) c
                 CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId") s
                 LEFT JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = c."SignalId") t ON true
-                ORDER BY c."Seq", t."Id"
+                ORDER BY c."Seq"
                 """,
             StorageProvider.SqlServer => $"""
                 SELECT {columns} FROM ({page}) c
                 CROSS APPLY (SELECT * FROM signals WHERE "Id" = c."SignalId") s
                 OUTER APPLY (SELECT * FROM contributions WHERE "SignalId" = c."SignalId") t
-                ORDER BY c."Seq", t."Id"
+                ORDER BY c."Seq"
                 """,
             _ => $"""
                 SELECT {columns} FROM ({page}) c
                 JOIN signals s ON s."Id" = c."SignalId"
                 LEFT JOIN contributions t ON t."SignalId" = s."Id"
-                ORDER BY c."Seq", t."Id"
+                ORDER BY c."Seq"
                 """,
         };
     }
