@@ -2,6 +2,7 @@ using HashHub.Server.Signals;
 using System.Globalization;
 using System.Security.Cryptography;
 using Google.Protobuf;
+using HashHub.Server.Audit;
 using HashHub.Server.Errors;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
@@ -103,6 +104,15 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 SignalCreated = o.Created,
                 UpdatedExisting = o.Updated,
             }));
+            batch.Audit(new AuditRecord(caller.MemberId, caller.ClientId, "contribution.submit", request.IdempotencyKey, new
+            {
+                Items = items.Count,
+                SignalsCreated = outcomes.Count(o => o.Created),
+                ContributionsAdded = newContributions.Count,
+                ContributionsUpdated = outcomes.Count(o => o.Updated),
+                // SHA-256 of the request as sent: whoever kept the batch can prove what this entry covers.
+                RequestSha256 = Convert.ToHexStringLower(requestHash),
+            }));
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {
                 MemberId = caller.MemberId,
@@ -173,6 +183,8 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 signal.Status = SignalStatus.Retracted;
                 batch.Record(signal, ChangeKind.Retracted);
             }
+            batch.Audit(new AuditRecord(caller.MemberId, caller.ClientId, "contribution.retract", Id(id),
+                new { SignalId = Id(signal.Id), SignalRetracted = !othersActive, Reason = contribution.RetractReason }));
             return signal.Id;
         }, cancellationToken);
         return (await LoadRecordAsync(signalId, cancellationToken))!;
@@ -199,6 +211,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 var signal = await db.Signals.SingleAsync(s => s.Id == contribution.SignalId, ct);
                 signal.UpdatedAt = now;
                 batch.Record(signal, ChangeKind.Updated);
+                batch.Audit(new AuditRecord(caller.MemberId, caller.ClientId, "contribution.relabel", Id(id), new { SignalId = Id(signal.Id), Labels = labels }));
             }
             return contribution.Id;
         }, cancellationToken);

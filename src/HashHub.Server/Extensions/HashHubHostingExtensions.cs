@@ -96,6 +96,7 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<ContributionsGrpcService>();
         app.MapGrpcService<SyncGrpcService>();
         app.MapGrpcService<TaxonomyGrpcService>();
+        app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGet("/", () => "HashHub: a gRPC hub for sharing hashes of terrorist and violent extremist content. See the README.").AllowAnonymous();

@@ -7,7 +7,8 @@ namespace HashHub.Server.Membership;
 /// <summary>
 /// Server commands an operator runs on the hub's machine, against the hub's configured database:
 /// <c>admin bootstrap [NAME]</c> creates the admin organisation and its first credential;
-/// <c>admin add-member NAME [--read-only]</c> registers a member and prints its client credentials.
+/// <c>admin add-member NAME [--read-only]</c> registers a member and prints its client credentials;
+/// <c>admin verify-audit</c> recomputes the audit log's hash chain.
 /// Secrets are printed once and never stored in clear.
 /// </summary>
 internal static class AdminCommands
@@ -20,6 +21,14 @@ internal static class AdminCommands
         await services.GetRequiredService<HubStorageInitializer>().InitializeAsync(ct);
         await using var scope = services.CreateAsyncScope();
         var admin = scope.ServiceProvider.GetRequiredService<MemberAdministration>();
+        if (args.Skip(1).FirstOrDefault() == "verify-audit")
+        {
+            var result = await Audit.AuditChain.VerifyAsync(scope.ServiceProvider.GetRequiredService<HubDbContext>(), ct);
+            await output.WriteLineAsync(result.Intact
+                ? $"audit log intact: {result.EntriesChecked} entries, head hash {Convert.ToHexStringLower(result.HeadHash)}"
+                : $"audit log BROKEN at entry {result.FirstBrokenSeq}: {result.Reason} ({result.EntriesChecked} entries verified before it)");
+            return result.Intact ? 0 : 1;
+        }
         try
         {
             IssuedCredential credential;
@@ -37,6 +46,7 @@ internal static class AdminCommands
                         usage:
                           HashHub.Server admin bootstrap [NAME]             create the admin organisation and its first credential
                           HashHub.Server admin add-member NAME [--read-only] register a member and issue its client credentials
+                          HashHub.Server admin verify-audit                 recompute the audit log's hash chain (exit 1 if broken)
                         example:
                           dotnet run --project src/HashHub.Server -- admin add-member "Example Video Platform"
                         """);

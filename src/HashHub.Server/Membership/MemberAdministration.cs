@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
+using HashHub.Server.Audit;
 using HashHub.Server.Auth;
 using HashHub.Server.Errors;
 using HashHub.Server.Storage;
+using HashHub.Server.Sync;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -12,7 +14,7 @@ namespace HashHub.Server.Membership;
 public sealed record IssuedCredential(string MemberId, string MemberName, string ClientId, string ClientSecret);
 
 /// <summary>Creates members and their OAuth2 client credentials (the vetting workflow builds on this).</summary>
-internal sealed class MemberAdministration(HubDbContext db, IOpenIddictApplicationManager applications, TimeProvider time)
+internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog, IOpenIddictApplicationManager applications, TimeProvider time)
 {
     /// <summary>Creates the consortium's admin organisation and its first admin credential; fails if one exists.</summary>
     public async Task<IssuedCredential> BootstrapAdminAsync(string name, CancellationToken cancellationToken)
@@ -23,6 +25,9 @@ internal sealed class MemberAdministration(HubDbContext db, IOpenIddictApplicati
         }
         return await AddMemberAsync(name, isAdmin: true, HubScopes.All, cancellationToken);
     }
+
+    /// <summary>Who the audit log names for these actions: the operator at the hub's console unless set.</summary>
+    public (string ActorId, string ClientId) Actor { get; set; } = (AuditChain.OperatorActor, string.Empty);
 
     /// <summary>Creates an active member with one client credential holding <paramref name="scopes"/>.</summary>
     public async Task<IssuedCredential> AddMemberAsync(string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
@@ -36,21 +41,28 @@ internal sealed class MemberAdministration(HubDbContext db, IOpenIddictApplicati
         {
             throw new RequestValidationException("name", $"a member named '{name}' already exists");
         }
-        var member = new Member
+        return await changeLog.WriteAsync(db, async (batch, ct) =>
         {
-            Id = "mbr_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
-            Name = name,
-            Status = MemberStatus.Active,
-            IsAdmin = isAdmin,
-            CreatedAt = time.GetUtcNow(),
-        };
-        db.Members.Add(member);
-        await db.SaveChangesAsync(cancellationToken);
-        return await IssueCredentialAsync(member, scopes, cancellationToken);
+            var member = new Member
+            {
+                Id = "mbr_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+                Name = name,
+                Status = MemberStatus.Active,
+                IsAdmin = isAdmin,
+                CreatedAt = time.GetUtcNow(),
+            };
+            db.Members.Add(member);
+            await db.SaveChangesAsync(ct);
+            batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.add", member.Id, new { member.Name, member.IsAdmin }));
+            return await IssueAsync(batch, member, scopes, ct);
+        }, cancellationToken);
     }
 
     /// <summary>Issues another client credential to an existing member.</summary>
-    public async Task<IssuedCredential> IssueCredentialAsync(Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    public Task<IssuedCredential> IssueCredentialAsync(Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken) =>
+        changeLog.WriteAsync(db, (batch, ct) => IssueAsync(batch, member, scopes, ct), cancellationToken);
+
+    private async Task<IssuedCredential> IssueAsync(WriteBatch batch, Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
     {
         var clientId = "hh_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
@@ -69,6 +81,8 @@ internal sealed class MemberAdministration(HubDbContext db, IOpenIddictApplicati
         await applications.CreateAsync(descriptor, cancellationToken);
         db.MemberClients.Add(new MemberClient { ClientId = clientId, MemberId = member.Id, CreatedAt = time.GetUtcNow() });
         await db.SaveChangesAsync(cancellationToken);
+        // The secret itself is never logged, nor kept: only the fact that a credential was issued.
+        batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.issue", clientId, new { MemberId = member.Id, Scopes = scopes }));
         return new IssuedCredential(member.Id, member.Name, clientId, secret);
     }
 

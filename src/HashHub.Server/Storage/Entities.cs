@@ -135,3 +135,23 @@ public sealed class HubSetting
     public required string Key { get; init; }
     public required string Value { get; set; }
 }
+
+/// <summary>
+/// One entry of the append-only, hash-chained audit log: <see cref="Hash"/> is SHA-256 over the previous entry's
+/// hash and this entry's fields, so changing, removing or reordering any stored entry breaks the chain from there.
+/// </summary>
+public sealed class AuditEntryEntity
+{
+    public long Seq { get; init; }
+    public DateTimeOffset At { get; init; }
+    /// <summary>The member that acted, or "operator" for a server command run on the hub's machine.</summary>
+    public required string ActorId { get; init; }
+    /// <summary>The OAuth2 client it acted through (empty for server commands).</summary>
+    public required string ClientId { get; init; }
+    public required string Action { get; init; }
+    public required string Target { get; init; }
+    /// <summary>Compact JSON with the facts of the action.</summary>
+    public required string Details { get; init; }
+    public required byte[] PreviousHash { get; init; }
+    public required byte[] Hash { get; init; }
+}

@@ -114,3 +114,20 @@ internal sealed class HubSettingConfiguration : IEntityTypeConfiguration<HubSett
         b.Property(s => s.Value).HasMaxLength(2000);
     }
 }
+
+internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEntryEntity>
+{
+    public void Configure(EntityTypeBuilder<AuditEntryEntity> b)
+    {
+        b.ToTable("audit_log");
+        b.HasKey(e => e.Seq);
+        b.Property(e => e.Seq).ValueGeneratedOnAdd();
+        b.Property(e => e.ActorId).HasMaxLength(40);
+        b.Property(e => e.ClientId).HasMaxLength(100);
+        b.Property(e => e.Action).HasMaxLength(64);
+        b.Property(e => e.Target).HasMaxLength(200);
+        b.Property(e => e.Details).HasMaxLength(8000);
+        b.Property(e => e.PreviousHash).HasMaxLength(32);
+        b.Property(e => e.Hash).HasMaxLength(32);
+    }
+}

@@ -17,6 +17,7 @@ public abstract class HubDbContext(DbContextOptions options) : DbContext(options
     public DbSet<ChangeEntity> Changes => Set<ChangeEntity>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<HubSetting> Settings => Set<HubSetting>();
+    public DbSet<AuditEntryEntity> AuditLog => Set<AuditEntryEntity>();
 
     /// <summary>Which database engine this context talks to.</summary>
     public abstract StorageProvider Provider { get; }

@@ -1,3 +1,4 @@
+using HashHub.Server.Audit;
 using HashHub.Server.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -45,12 +46,14 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                 var batch = new WriteBatch();
                 var result = await work(batch, cancellationToken);
                 await db.SaveChangesAsync(cancellationToken);
-                if (batch.Count > 0)
+                if (batch.Count > 0 || batch.AuditRecords.Count > 0)
                 {
+                    // The audit chain is appended under the same lock, so it never forks either.
                     await LockChangeLogAsync(db, cancellationToken);
                     var now = time.GetUtcNow();
                     var changes = batch.Entries.Select(e => new ChangeEntity { SignalId = e.Signal.Id, SignalType = e.Signal.Type, Kind = e.Kind, CommittedAt = now }).ToList();
                     await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
+                    await AuditChain.AppendAsync(db, batch.AuditRecords, now, cancellationToken);
                 }
                 await transaction.CommitAsync(cancellationToken);
                 if (batch.Count > 0)
@@ -92,13 +95,22 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
     };
 }
 
-/// <summary>The changes a write transaction will append, one per signal it touched, in the order touched.</summary>
+/// <summary>
+/// What a write transaction will append: one change per signal it touched, in the order touched, and the
+/// audit records of what it did.
+/// </summary>
 public sealed class WriteBatch
 {
     private readonly Dictionary<SignalEntity, ChangeKind> _kinds = new(ReferenceEqualityComparer.Instance);
     private readonly List<SignalEntity> _order = [];
+    private readonly List<AuditRecord> _audit = [];
 
     public int Count => _order.Count;
+
+    internal IReadOnlyList<AuditRecord> AuditRecords => _audit;
+
+    /// <summary>Records an action in the audit log, committed with the transaction or not at all.</summary>
+    public void Audit(AuditRecord record) => _audit.Add(record);
 
     internal IEnumerable<(SignalEntity Signal, ChangeKind Kind)> Entries => _order.Select(s => (s, _kinds[s]));
 

@@ -9,7 +9,7 @@ using Proto = HashHub.Protos.V1;
 namespace HashHub.Server.Taxonomy;
 
 [Authorize(Policy = Auth.HubPolicies.Read)]
-internal sealed partial class TaxonomyGrpcService(HubDbContext db, TimeProvider time) : Proto.Taxonomy.TaxonomyBase
+internal sealed partial class TaxonomyGrpcService(HubDbContext db, Sync.ChangeLog changeLog, TimeProvider time) : Proto.Taxonomy.TaxonomyBase
 {
     private static readonly Dictionary<string, LabelCategory> Categories = new(StringComparer.Ordinal)
     {
@@ -53,20 +53,25 @@ internal sealed partial class TaxonomyGrpcService(HubDbContext db, TimeProvider 
         {
             throw new RequestValidationException(violations);
         }
-        if (await db.Labels.AnyAsync(l => l.Key == request.Key, context.CancellationToken))
+        var caller = Membership.Caller.From(context);
+        var label = await changeLog.WriteAsync(db, async (batch, ct) =>
         {
-            throw new RequestValidationException("key", $"'{request.Key}' already exists");
-        }
-        var label = new LabelEntity
-        {
-            Key = request.Key,
-            Category = category,
-            DisplayName = request.DisplayName.Trim(),
-            Description = request.Description,
-            CreatedAt = time.GetUtcNow(),
-        };
-        db.Labels.Add(label);
-        await db.SaveChangesAsync(context.CancellationToken);
+            if (await db.Labels.AnyAsync(l => l.Key == request.Key, ct))
+            {
+                throw new RequestValidationException("key", $"'{request.Key}' already exists");
+            }
+            var label = new LabelEntity
+            {
+                Key = request.Key,
+                Category = category,
+                DisplayName = request.DisplayName.Trim(),
+                Description = request.Description,
+                CreatedAt = time.GetUtcNow(),
+            };
+            db.Labels.Add(label);
+            batch.Audit(new Audit.AuditRecord(caller.MemberId, caller.ClientId, "taxonomy.add_label", label.Key, new { label.DisplayName, label.Description }));
+            return label;
+        }, context.CancellationToken);
         return ToProto(label);
     }
 

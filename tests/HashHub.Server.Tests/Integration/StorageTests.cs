@@ -35,7 +35,7 @@ public sealed class StorageTests
 
         var script = db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
 
-        foreach (var table in new[] { "members", "member_clients", "signals", "contributions", "labels", "changes", "idempotency_records", "hub_settings", "OpenIddictApplications" })
+        foreach (var table in new[] { "members", "member_clients", "signals", "contributions", "labels", "changes", "idempotency_records", "hub_settings", "audit_log", "OpenIddictApplications" })
         {
             Assert.That(script, Does.Contain($"CREATE TABLE [{table}]"));
         }
