@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using HashHub.Server;
@@ -66,8 +64,8 @@ internal static class HubBenchmark
     private static async Task RunProviderAsync(StorageProvider provider, string? connection, int signals, int writers)
     {
         var data = Path.Combine(Path.GetTempPath(), "hashhub-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var grpcPort = FreePort();
-        var httpPort = FreePort();
+        var grpcPort = Loopback.FreePort();
+        var httpPort = Loopback.FreePort();
         var args = new List<string>
         {
             $"--Storage:Provider={provider}", $"--Storage:DataDirectory={data}",
@@ -219,10 +217,4 @@ internal static class HubBenchmark
         return value is null ? fallback : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

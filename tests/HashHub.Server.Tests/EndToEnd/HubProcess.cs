@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+
+using HashHub.Server.Tests.Infrastructure;
 
 namespace HashHub.Server.Tests.EndToEnd;
 
@@ -18,8 +18,8 @@ internal sealed class HubProcess : IDisposable
 
     public HubProcess(IEnumerable<string> settings)
     {
-        GrpcPort = FreePort();
-        HttpPort = FreePort();
+        GrpcPort = Loopback.FreePort();
+        HttpPort = Loopback.FreePort();
         _settings =
         [
             .. settings,
@@ -132,10 +132,4 @@ internal sealed class HubProcess : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace HashHub.Server.Tests.Infrastructure;
@@ -39,7 +37,7 @@ internal sealed class PostgresServer : IAsyncDisposable
         {
             await RunAsync("chown", ["postgres:postgres", directory], asUser: null);
         }
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var server = new PostgresServer(directory, bin, asPostgresUser, port);
         var data = Path.Combine(directory, "data");
         await server.RunPgAsync("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale"]);
@@ -115,10 +113,4 @@ internal sealed class PostgresServer : IAsyncDisposable
                 "Install it (apt-get install postgresql), as .ci/run does.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
