@@ -1,4 +1,5 @@
 using HashHub.Server.Extensions;
+using HashHub.Server.RateLimiting;
 
 namespace HashHub.Server;
 
@@ -11,6 +12,7 @@ public static class HashHubApp
         builder.AddHashHubStorage();
         builder.AddHashHubAuth();
         builder.AddHashHubGrpc();
+        builder.AddHashHubRateLimits();
         var app = builder.Build();
         app.MapHashHub();
         return app;

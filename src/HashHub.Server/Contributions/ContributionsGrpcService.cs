@@ -5,9 +5,10 @@ using Proto = HashHub.Protos.V1;
 
 namespace HashHub.Server.Contributions;
 
-[Authorize(Policy = Auth.HubPolicies.Write)]
+// Policies are per method: attributes on the class and on a method would both apply.
 internal sealed class ContributionsGrpcService(ContributionService contributions) : Proto.Contributions.ContributionsBase
 {
+    [Authorize(Policy = Auth.HubPolicies.Write)]
     public override Task<Proto.SubmitContributionsResponse> SubmitContributions(Proto.SubmitContributionsRequest request, ServerCallContext context) =>
         contributions.SubmitAsync(Caller.From(context), request, context.CancellationToken);
 
@@ -15,9 +16,11 @@ internal sealed class ContributionsGrpcService(ContributionService contributions
     public override Task<Proto.SignalRecord> GetSignal(Proto.GetSignalRequest request, ServerCallContext context) =>
         contributions.GetAsync(request, context.CancellationToken);
 
+    [Authorize(Policy = Auth.HubPolicies.Write)]
     public override async Task<Proto.RetractContributionResponse> RetractContribution(Proto.RetractContributionRequest request, ServerCallContext context) =>
         new() { Signal = await contributions.RetractAsync(Caller.From(context), request, context.CancellationToken) };
 
+    [Authorize(Policy = Auth.HubPolicies.Write)]
     public override Task<Proto.Contribution> UpdateContributionLabels(Proto.UpdateContributionLabelsRequest request, ServerCallContext context) =>
         contributions.UpdateLabelsAsync(Caller.From(context), request, context.CancellationToken);
 }

@@ -91,6 +91,8 @@ internal static class HashHubHostingExtensions
     public static WebApplication MapHashHub(this WebApplication app)
     {
         app.UseAuthentication();
+        // After authentication, so limits are per member; before authorization and the services.
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync).AllowAnonymous();
         app.MapGrpcService<ContributionsGrpcService>();

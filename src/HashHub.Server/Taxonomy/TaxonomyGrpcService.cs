@@ -8,7 +8,7 @@ using Proto = HashHub.Protos.V1;
 
 namespace HashHub.Server.Taxonomy;
 
-[Authorize(Policy = Auth.HubPolicies.Read)]
+// Policies are per method: attributes on the class and on a method would both apply.
 internal sealed partial class TaxonomyGrpcService(HubDbContext db, Sync.ChangeLog changeLog, TimeProvider time) : Proto.Taxonomy.TaxonomyBase
 {
     private static readonly Dictionary<string, LabelCategory> Categories = new(StringComparer.Ordinal)
@@ -19,6 +19,7 @@ internal sealed partial class TaxonomyGrpcService(HubDbContext db, Sync.ChangeLo
         ["incident"] = LabelCategory.Incident,
     };
 
+    [Authorize(Policy = Auth.HubPolicies.Read)]
     public override async Task<Proto.ListLabelsResponse> ListLabels(Proto.ListLabelsRequest request, ServerCallContext context)
     {
         var labels = await db.Labels.AsNoTracking().OrderBy(l => l.Category).ThenBy(l => l.Key).ToListAsync(context.CancellationToken);

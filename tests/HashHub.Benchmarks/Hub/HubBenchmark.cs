@@ -45,7 +45,7 @@ internal static class HubBenchmark
                 }
                 else if (provider == StorageProvider.Postgres)
                 {
-                    postgres ??= await PostgresServer.StartAsync();
+                    postgres ??= await PostgresServer.StartAsync(durable: true);
                     connection = await postgres.CreateDatabaseAsync();
                 }
                 await RunProviderAsync(provider, connection, signals, writers);
@@ -70,7 +70,7 @@ internal static class HubBenchmark
         {
             $"--Storage:Provider={provider}", $"--Storage:DataDirectory={data}",
             $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpcPort}", $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
-            "--Logging:LogLevel:Default=Warning", "--Kestrel:Endpoints:Grpc:Protocols=Http2",
+            "--Logging:LogLevel:Default=Warning", "--Kestrel:Endpoints:Grpc:Protocols=Http2", "--RateLimits:Enabled=false",
         };
         if (connection is not null)
         {

@@ -18,7 +18,7 @@ public sealed class CrashTests(StorageProvider provider)
     public async Task KillDashNine_DuringSubmissions_KeepsEveryAcknowledgedBatchWhole()
     {
         var data = Path.Combine(Path.GetTempPath(), "hashhub-crash-" + Guid.NewGuid().ToString("N")[..8]);
-        var settings = new List<string> { $"--Storage:Provider={provider}", $"--Storage:DataDirectory={data}" };
+        var settings = new List<string> { $"--Storage:Provider={provider}", $"--Storage:DataDirectory={data}", "--RateLimits:Enabled=false" };
         if (provider == StorageProvider.Postgres)
         {
             settings.Add($"--Storage:ConnectionString={await (await TestEnvironment.Postgres).CreateDatabaseAsync()}");

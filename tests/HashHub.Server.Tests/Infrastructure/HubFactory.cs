@@ -37,6 +37,8 @@ internal sealed class HubFactory : WebApplicationFactory<Program>
             ["Storage:Provider"] = provider.ToString(),
             ["Storage:DataDirectory"] = dataDirectory,
             ["Logging:LogLevel:Default"] = "Warning",
+            // Tests make calls faster than any member would; the rate-limit tests turn the limits back on.
+            ["RateLimits:Enabled"] = "false",
         };
         if (provider == StorageProvider.Postgres)
         {

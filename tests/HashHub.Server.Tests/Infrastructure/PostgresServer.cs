@@ -27,7 +27,11 @@ internal sealed class PostgresServer : IAsyncDisposable
 
     public string AdminConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>
+    /// Starts a server. Tests run it with fsync off (a throwaway server need not survive a power cut);
+    /// benchmarks pass <paramref name="durable"/> so commits cost what they cost in production.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(bool durable = false)
     {
         var bin = FindBinDirectory();
         var asPostgresUser = Environment.UserName == "root";
@@ -42,7 +46,7 @@ internal sealed class PostgresServer : IAsyncDisposable
         var data = Path.Combine(directory, "data");
         await server.RunPgAsync("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale"]);
         await server.RunPgAsync("pg_ctl", ["-D", data, "-l", Path.Combine(directory, "log.txt"), "-w", "-t", "60", "start",
-            "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_buffers=256MB"]);
+            "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync={(durable ? "on" : "off")} -c max_connections=300 -c shared_buffers=256MB"]);
         return server;
     }
 

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using HashHub.Server.Auth;
+using HashHub.Server.Membership;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace HashHub.Server.RateLimiting;
+
+/// <summary>
+/// Rate limits with ASP.NET Core's rate limiter: one token bucket per (member, method). A call over the limit is
+/// answered as gRPC <c>ResourceExhausted</c> (not HTTP 429, which gRPC clients would read as Unavailable), with
+/// the standard <c>grpc-retry-pushback-ms</c> header and <c>retry-after</c> telling the client when to retry.
+/// </summary>
+internal static class RateLimitingExtensions
+{
+    public static WebApplicationBuilder AddHashHubRateLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RateLimitOptions>().Bind(builder.Configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+            {
+                var options = http.RequestServices.GetRequiredService<IOptionsMonitor<RateLimitOptions>>().CurrentValue;
+                if (!options.Enabled)
+                {
+                    return RateLimitPartition.GetNoLimiter("off");
+                }
+                var method = MethodOf(http);
+                if (method is null)
+                {
+                    return RateLimitPartition.GetNoLimiter("unlimited");
+                }
+                var caller = http.User.FindFirst(Caller.MemberIdClaim)?.Value
+                    ?? "ip:" + http.Connection.RemoteIpAddress;
+                var limit = options.For(method);
+                return RateLimitPartition.GetTokenBucketLimiter($"{caller}|{method}", _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = limit.Burst,
+                    TokensPerPeriod = Math.Max(1, (int)Math.Round(limit.PerSecond)),
+                    ReplenishmentPeriod = limit.PerSecond >= 1 ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1 / limit.PerSecond),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            o.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                var response = context.HttpContext.Response;
+                var ms = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalMilliseconds));
+                response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                if (context.HttpContext.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+                {
+                    // A trailers-only gRPC response: status in the headers, no body.
+                    response.StatusCode = StatusCodes.Status200OK;
+                    response.ContentType = "application/grpc";
+                    response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
+                    response.Headers["grpc-message"] = Uri.EscapeDataString($"rate limit of {MethodOf(context.HttpContext)} exceeded for this member; retry in {ms} ms");
+                    response.Headers["grpc-retry-pushback-ms"] = ms.ToString(CultureInfo.InvariantCulture);
+                    return;
+                }
+                response.StatusCode = StatusCodes.Status429TooManyRequests;
+                await response.WriteAsync($"rate limit exceeded; retry in {ms} ms", cancellationToken);
+            };
+        });
+        return builder;
+    }
+
+    /// <summary>The limited method of a request: the gRPC method's short name, "token", or null for others.</summary>
+    private static string? MethodOf(HttpContext http)
+    {
+        var path = http.Request.Path.Value ?? string.Empty;
+        if (path.Equals(TokenEndpoint.Path, StringComparison.OrdinalIgnoreCase))
+        {
+            return "token";
+        }
+        // gRPC paths are /package.Service/Method; health and reflection are not limited.
+        if (path.StartsWith("/hashhub.", StringComparison.Ordinal))
+        {
+            var slash = path.LastIndexOf('/');
+            return slash > 0 ? path[(slash + 1)..] : null;
+        }
+        return null;
+    }
+}
