@@ -63,7 +63,10 @@ internal sealed class ContributionConfiguration : IEntityTypeConfiguration<Contr
                 new ValueComparer<string[]>((x, y) => x!.SequenceEqual(y!), v => v.Aggregate(0, (h, s) => HashCode.Combine(h, s.GetHashCode(StringComparison.Ordinal))), v => v.ToArray()));
         b.HasIndex(c => new { c.SignalId, c.MemberId });
         b.HasIndex(c => c.MemberId);
-        b.HasOne<Member>().WithMany().HasForeignKey(c => c.MemberId).OnDelete(DeleteBehavior.Restrict);
+        // No foreign key to members: every insert would lock the member's row (FOR KEY SHARE), and a member's
+        // parallel bulk writers then contend on that one row (multixacts on PostgreSQL). The member id comes from
+        // the access token of an existing member, and members are never deleted (they are revoked), so the
+        // reference cannot dangle.
     }
 }
 

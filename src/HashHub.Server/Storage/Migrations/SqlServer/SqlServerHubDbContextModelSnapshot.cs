@@ -556,12 +556,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             modelBuilder.Entity("HashHub.Server.Storage.ContributionEntity", b =>
                 {
-                    b.HasOne("HashHub.Server.Storage.Member", null)
-                        .WithMany()
-                        .HasForeignKey("MemberId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
                     b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
                         .WithMany("Contributions")
                         .HasForeignKey("SignalId")
