@@ -57,6 +57,26 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
+                name: "audit_log",
+                columns: table => new
+                {
+                    Seq = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("SqlServer:Identity", "1, 1"),
+                    At = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    ActorId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    ClientId = table.Column<string>(type: "nvarchar(100)", maxLength: 100, nullable: false),
+                    Action = table.Column<string>(type: "nvarchar(64)", maxLength: 64, nullable: false),
+                    Target = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: false),
+                    Details = table.Column<string>(type: "nvarchar(max)", maxLength: 8000, nullable: false),
+                    PreviousHash = table.Column<byte[]>(type: "varbinary(32)", maxLength: 32, nullable: false),
+                    Hash = table.Column<byte[]>(type: "varbinary(32)", maxLength: 32, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_log", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "hub_settings",
                 columns: table => new
                 {
@@ -121,7 +141,7 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     Id = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("SqlServer:Identity", "1, 1"),
                     Type = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
-                    Value = table.Column<string>(type: "nvarchar(512)", maxLength: 512, nullable: false),
+                    Value = table.Column<string>(type: "varchar(2048)", unicode: false, maxLength: 2048, nullable: false),
                     Quality = table.Column<int>(type: "int", nullable: true),
                     Status = table.Column<int>(type: "int", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
@@ -221,12 +241,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_contributions", x => x.Id);
-                    table.ForeignKey(
-                        name: "FK_contributions_members_MemberId",
-                        column: x => x.MemberId,
-                        principalTable: "members",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
                     table.ForeignKey(
                         name: "FK_contributions_signals_SignalId",
                         column: x => x.SignalId,
@@ -350,6 +364,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             migrationBuilder.DropTable(
                 name: "OpenIddictTokens");
+
+            migrationBuilder.DropTable(
+                name: "audit_log");
 
             migrationBuilder.DropTable(
                 name: "changes");

@@ -57,6 +57,26 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "audit_log",
+                columns: table => new
+                {
+                    Seq = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    At = table.Column<long>(type: "INTEGER", nullable: false),
+                    ActorId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    ClientId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    Action = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Target = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    Details = table.Column<string>(type: "TEXT", maxLength: 8000, nullable: false),
+                    PreviousHash = table.Column<byte[]>(type: "BLOB", maxLength: 32, nullable: false),
+                    Hash = table.Column<byte[]>(type: "BLOB", maxLength: 32, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_log", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "hub_settings",
                 columns: table => new
                 {
@@ -121,7 +141,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     Id = table.Column<long>(type: "INTEGER", nullable: false)
                         .Annotation("Sqlite:Autoincrement", true),
                     Type = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
-                    Value = table.Column<string>(type: "TEXT", maxLength: 512, nullable: false),
+                    Value = table.Column<string>(type: "TEXT", unicode: false, maxLength: 2048, nullable: false),
                     Quality = table.Column<int>(type: "INTEGER", nullable: true),
                     Status = table.Column<int>(type: "INTEGER", nullable: false),
                     CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
@@ -221,12 +241,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_contributions", x => x.Id);
-                    table.ForeignKey(
-                        name: "FK_contributions_members_MemberId",
-                        column: x => x.MemberId,
-                        principalTable: "members",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
                     table.ForeignKey(
                         name: "FK_contributions_signals_SignalId",
                         column: x => x.SignalId,
@@ -347,6 +361,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "OpenIddictTokens");
+
+            migrationBuilder.DropTable(
+                name: "audit_log");
 
             migrationBuilder.DropTable(
                 name: "changes");

@@ -58,6 +58,26 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "audit_log",
+                columns: table => new
+                {
+                    Seq = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ActorId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    ClientId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Action = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Target = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Details = table.Column<string>(type: "character varying(8000)", maxLength: 8000, nullable: false),
+                    PreviousHash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
+                    Hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_log", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "hub_settings",
                 columns: table => new
                 {
@@ -122,7 +142,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     Id = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     Type = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    Value = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: false),
+                    Value = table.Column<string>(type: "character varying(2048)", unicode: false, maxLength: 2048, nullable: false),
                     Quality = table.Column<int>(type: "integer", nullable: true),
                     Status = table.Column<int>(type: "integer", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
@@ -222,12 +242,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_contributions", x => x.Id);
-                    table.ForeignKey(
-                        name: "FK_contributions_members_MemberId",
-                        column: x => x.MemberId,
-                        principalTable: "members",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
                     table.ForeignKey(
                         name: "FK_contributions_signals_SignalId",
                         column: x => x.SignalId,
@@ -348,6 +362,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "OpenIddictTokens");
+
+            migrationBuilder.DropTable(
+                name: "audit_log");
 
             migrationBuilder.DropTable(
                 name: "changes");
