@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using HashHub.Server.Auth;
 using HashHub.Server.Errors;
 using HashHub.Server.Storage;
@@ -8,7 +9,8 @@ namespace HashHub.Server.Membership;
 /// Server commands an operator runs on the hub's machine, against the hub's configured database:
 /// <c>admin bootstrap [NAME]</c> creates the admin organisation and its first credential;
 /// <c>admin add-member NAME [--read-only]</c> registers a member and prints its client credentials;
-/// <c>admin verify-audit</c> recomputes the audit log's hash chain.
+/// <c>admin verify-audit</c> recomputes the audit log's hash chain; <c>admin export-audit [FILE]</c> writes it as
+/// JSON lines that anyone can verify with the recipe in <c>audit.proto</c>.
 /// Secrets are printed once and never stored in clear.
 /// </summary>
 internal static class AdminCommands
@@ -21,6 +23,25 @@ internal static class AdminCommands
         await services.GetRequiredService<HubStorageInitializer>().InitializeAsync(ct);
         await using var scope = services.CreateAsyncScope();
         var admin = scope.ServiceProvider.GetRequiredService<MemberAdministration>();
+        if (args.Skip(1).FirstOrDefault() == "export-audit")
+        {
+            var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+            var target = args.Length > 2 && !args[2].StartsWith("--", StringComparison.Ordinal) ? File.CreateText(args[2]) : output;
+            var count = 0;
+            await foreach (var e in db.AuditLog.AsNoTracking().OrderBy(e => e.Seq).AsAsyncEnumerable())
+            {
+                await target.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new AuditExportLine(
+                    e.Seq, e.At, e.ActorId, e.ClientId, e.Action, e.Target, e.Details,
+                    Convert.ToHexStringLower(e.PreviousHash), Convert.ToHexStringLower(e.Hash)), AuditExportLine.Json));
+                count++;
+            }
+            if (target != output)
+            {
+                await target.DisposeAsync();
+                await output.WriteLineAsync($"exported {count} audit entries to {args[2]}");
+            }
+            return 0;
+        }
         if (args.Skip(1).FirstOrDefault() == "verify-audit")
         {
             var result = await Audit.AuditChain.VerifyAsync(scope.ServiceProvider.GetRequiredService<HubDbContext>(), ct);
@@ -47,6 +68,7 @@ internal static class AdminCommands
                           HashHub.Server admin bootstrap [NAME]             create the admin organisation and its first credential
                           HashHub.Server admin add-member NAME [--read-only] register a member and issue its client credentials
                           HashHub.Server admin verify-audit                 recompute the audit log's hash chain (exit 1 if broken)
+                          HashHub.Server admin export-audit [FILE]          write the audit log as JSON lines (to stdout without FILE)
                         example:
                           dotnet run --project src/HashHub.Server -- admin add-member "Example Video Platform"
                         """);
@@ -65,4 +87,10 @@ internal static class AdminCommands
             return 1;
         }
     }
+}
+
+/// <summary>One line of <c>admin export-audit</c>: the entry's fields, hashes in hex.</summary>
+internal sealed record AuditExportLine(long Seq, DateTimeOffset At, string ActorId, string ClientId, string Action, string Target, string Details, string PreviousHash, string Hash)
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
 }

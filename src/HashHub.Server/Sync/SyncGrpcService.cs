@@ -58,7 +58,6 @@ internal sealed partial class SyncGrpcService(
                 await responseStream.WriteAsync(new Proto.SubscribeResponse { Change = change }, ct);
             }
             seq = page.NextSeq;
-            db.ChangeTracker.Clear();
             if (page.HasMore)
             {
                 continue;

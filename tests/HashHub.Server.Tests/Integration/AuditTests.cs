@@ -84,6 +84,26 @@ public sealed class AuditTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task ExportCommand_WritesJsonLinesThatVerifyOffline()
+    {
+        await _memberClient.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var file = Path.Combine(_hub.DataDirectory, "audit.jsonl");
+
+        var exit = await AdminCommands.RunAsync(_hub.Services, ["admin", "export-audit", file], new StringWriter());
+
+        Assert.That(exit, Is.Zero);
+        var lines = (await File.ReadAllLinesAsync(file)).Select(l => System.Text.Json.JsonSerializer.Deserialize<AuditExportLine>(l, AuditExportLine.Json)!).ToList();
+        Assert.That(lines.Select(l => l.Action).Last(), Is.EqualTo("contribution.submit"));
+        var previous = new byte[32];
+        foreach (var line in lines)
+        {
+            Assert.That(line.PreviousHash, Is.EqualTo(Convert.ToHexStringLower(previous)));
+            previous = AuditChain.ComputeHash(previous, line.At, line.ActorId, line.ClientId, line.Action, line.Target, line.Details);
+            Assert.That(Convert.ToHexStringLower(previous), Is.EqualTo(line.Hash), $"entry {line.Seq}");
+        }
+    }
+
+    [Test]
     public async Task ChangedRow_FailsVerificationAtThatEntry()
     {
         await _memberClient.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
