@@ -86,5 +86,63 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         return new IssuedCredential(member.Id, member.Name, clientId, secret);
     }
 
+    /// <summary>
+    /// Suspends (Active to Suspended), reinstates (Suspended to Active) or revokes (either to Revoked, final) a
+    /// member. Access is checked on every call, so the change takes hold at once.
+    /// </summary>
+    public Task<Member> SetStatusAsync(string memberId, MemberStatus status, string reason, CancellationToken cancellationToken) =>
+        changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var member = await db.Members.SingleOrDefaultAsync(m => m.Id == memberId, ct)
+                ?? throw new NotFoundException($"No member {memberId}.");
+            if (member.Id == Actor.ActorId)
+            {
+                throw new PreconditionFailedException("An admin cannot change the status of its own organisation; ask another admin organisation.");
+            }
+            var allowed = (member.Status, status) switch
+            {
+                (MemberStatus.Active, MemberStatus.Suspended) => true,
+                (MemberStatus.Suspended, MemberStatus.Active) => true,
+                (MemberStatus.Active or MemberStatus.Suspended, MemberStatus.Revoked) => true,
+                _ => false,
+            };
+            if (!allowed)
+            {
+                throw new PreconditionFailedException($"A member that is {Describe(member.Status)} cannot become {Describe(status)}.");
+            }
+            var from = member.Status;
+            member.Status = status;
+            batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.status", member.Id, new { From = Describe(from), To = Describe(status), Reason = reason }));
+            return member;
+        }, cancellationToken);
+
+    /// <summary>Issues another credential to an active member.</summary>
+    public async Task<IssuedCredential> IssueCredentialAsync(string memberId, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    {
+        var member = await db.Members.AsNoTracking().SingleOrDefaultAsync(m => m.Id == memberId, cancellationToken)
+            ?? throw new NotFoundException($"No member {memberId}.");
+        if (member.Status != MemberStatus.Active)
+        {
+            throw new PreconditionFailedException($"The member is {Describe(member.Status)}: credentials are issued to active members only.");
+        }
+        return await IssueCredentialAsync(member, scopes, cancellationToken);
+    }
+
+    /// <summary>Revokes one credential; its tokens stop working at once (checked on every call).</summary>
+    public Task<MemberClient> RevokeCredentialAsync(string clientId, string reason, CancellationToken cancellationToken) =>
+        changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var client = await db.MemberClients.SingleOrDefaultAsync(c => c.ClientId == clientId, ct)
+                ?? throw new NotFoundException($"No credential {clientId}.");
+            if (client.RevokedAt is null)
+            {
+                client.RevokedAt = time.GetUtcNow();
+                batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.revoke", clientId, new { client.MemberId, Reason = reason }));
+            }
+            return client;
+        }, cancellationToken);
+
+    internal static string Describe(MemberStatus status) => status.ToString().ToLowerInvariant();
+
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

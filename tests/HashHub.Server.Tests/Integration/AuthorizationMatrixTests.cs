@@ -38,6 +38,10 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Taxonomy/AddLabel"] = (c => c.Taxonomy.AddLabelAsync(new Proto.AddLabelRequest { Key = "entity:e" + Guid.NewGuid().ToString("N")[..12], DisplayName = "E" }).ResponseAsync, [U, D, D, D, D, K]),
         ["hashhub.v1.Audit/ExportAuditLog"] = (c => c.Audit.ExportAuditLogAsync(new Proto.ExportAuditLogRequest()).ResponseAsync, [U, D, D, D, D, K]),
         ["hashhub.v1.Audit/VerifyAuditLog"] = (c => c.Audit.VerifyAuditLogAsync(new Proto.VerifyAuditLogRequest()).ResponseAsync, [U, D, D, D, D, K]),
+        ["hashhub.v1.Members/ListMembers"] = (c => c.Members.ListMembersAsync(new Proto.ListMembersRequest()).ResponseAsync, [U, D, D, D, D, K]),
+        ["hashhub.v1.Members/SetMemberStatus"] = (c => c.Members.SetMemberStatusAsync(new Proto.SetMemberStatusRequest { MemberId = "mbr_none", Status = Proto.MemberStatus.Suspended, Reason = "test" }).ResponseAsync, [U, D, D, D, D, N]),
+        ["hashhub.v1.Members/IssueCredential"] = (c => c.Members.IssueCredentialAsync(new Proto.IssueCredentialRequest { MemberId = "mbr_none" }).ResponseAsync, [U, D, D, D, D, N]),
+        ["hashhub.v1.Members/RevokeCredential"] = (c => c.Members.RevokeCredentialAsync(new Proto.RevokeCredentialRequest { ClientId = "hh_none" }).ResponseAsync, [U, D, D, D, D, N]),
     };
 
     private HubFactory _hub = null!;
@@ -75,7 +79,7 @@ public sealed class AuthorizationMatrixTests
     {
         var files = new[]
         {
-            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor,
+            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor,
         };
         var assemblyFiles = typeof(Proto.Contributions).Assembly.GetTypes()
             .Where(t => t.Namespace == typeof(Proto.Contributions).Namespace && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
