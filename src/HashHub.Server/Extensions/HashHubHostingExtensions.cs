@@ -100,6 +100,7 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<TaxonomyGrpcService>();
         app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcService<MembersGrpcService>();
+        app.MapGrpcService<ApplicationsGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGet("/", () => "HashHub: a gRPC hub for sharing hashes of terrorist and violent extremist content. See the README.").AllowAnonymous();

@@ -41,21 +41,24 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         {
             throw new RequestValidationException("name", $"a member named '{name}' already exists");
         }
-        return await changeLog.WriteAsync(db, async (batch, ct) =>
+        return await changeLog.WriteAsync(db, (batch, ct) => AddMemberAsync(batch, name, isAdmin, scopes, ct), cancellationToken);
+    }
+
+    /// <summary>Creates the member and its first credential inside a write transaction that is already open.</summary>
+    internal async Task<IssuedCredential> AddMemberAsync(WriteBatch batch, string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken ct)
+    {
+        var member = new Member
         {
-            var member = new Member
-            {
-                Id = "mbr_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
-                Name = name,
-                Status = MemberStatus.Active,
-                IsAdmin = isAdmin,
-                CreatedAt = time.GetUtcNow(),
-            };
-            db.Members.Add(member);
-            await db.SaveChangesAsync(ct);
-            batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.add", member.Id, new { member.Name, member.IsAdmin }));
-            return await IssueAsync(batch, member, scopes, ct);
-        }, cancellationToken);
+            Id = "mbr_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            Name = name,
+            Status = MemberStatus.Active,
+            IsAdmin = isAdmin,
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.Members.Add(member);
+        await db.SaveChangesAsync(ct);
+        batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.add", member.Id, new { member.Name, member.IsAdmin }));
+        return await IssueAsync(batch, member, scopes, ct);
     }
 
     /// <summary>Issues another client credential to an existing member.</summary>

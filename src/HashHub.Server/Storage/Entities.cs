@@ -155,3 +155,33 @@ public sealed class AuditEntryEntity
     public required byte[] PreviousHash { get; init; }
     public required byte[] Hash { get; init; }
 }
+
+public enum ApplicationStatus
+{
+    Pending = 1,
+    Approved = 2,
+    Rejected = 3,
+}
+
+/// <summary>An organisation's application to join, with its answers to the membership criteria.</summary>
+public sealed class MembershipApplicationEntity
+{
+    public required string Id { get; init; }
+    public required string OrganisationName { get; init; }
+    public required string Website { get; init; }
+    public required string ContactEmail { get; init; }
+    public string Description { get; init; } = string.Empty;
+    public bool TermsProhibitTvec { get; init; }
+    public string TermsUrl { get; init; } = string.Empty;
+    public bool UserReportingAndAppeal { get; init; }
+    public string ReportingDescription { get; init; } = string.Empty;
+    public string TransparencyReportUrl { get; init; } = string.Empty;
+    public bool HumanRightsCommitment { get; init; }
+    public ApplicationStatus Status { get; set; }
+    public DateTimeOffset SubmittedAt { get; init; }
+    public DateTimeOffset? DecidedAt { get; set; }
+    public string? DecidedBy { get; set; }
+    public string? Notes { get; set; }
+    public string? RejectionReason { get; set; }
+    public string? MemberId { get; set; }
+}

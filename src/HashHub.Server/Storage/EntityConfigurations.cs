@@ -134,3 +134,25 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         b.Property(e => e.Hash).HasMaxLength(32);
     }
 }
+
+internal sealed class MembershipApplicationConfiguration : IEntityTypeConfiguration<MembershipApplicationEntity>
+{
+    public void Configure(EntityTypeBuilder<MembershipApplicationEntity> b)
+    {
+        b.ToTable("membership_applications");
+        b.HasKey(a => a.Id);
+        b.Property(a => a.Id).HasMaxLength(40);
+        b.Property(a => a.OrganisationName).HasMaxLength(200);
+        b.Property(a => a.Website).HasMaxLength(2048);
+        b.Property(a => a.ContactEmail).HasMaxLength(320);
+        b.Property(a => a.Description).HasMaxLength(4000);
+        b.Property(a => a.TermsUrl).HasMaxLength(2048);
+        b.Property(a => a.ReportingDescription).HasMaxLength(2000);
+        b.Property(a => a.TransparencyReportUrl).HasMaxLength(2048);
+        b.Property(a => a.DecidedBy).HasMaxLength(40);
+        b.Property(a => a.Notes).HasMaxLength(4000);
+        b.Property(a => a.RejectionReason).HasMaxLength(2000);
+        b.Property(a => a.MemberId).HasMaxLength(40);
+        b.HasIndex(a => new { a.Status, a.SubmittedAt });
+    }
+}

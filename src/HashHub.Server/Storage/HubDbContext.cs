@@ -18,6 +18,7 @@ public abstract class HubDbContext(DbContextOptions options) : DbContext(options
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<HubSetting> Settings => Set<HubSetting>();
     public DbSet<AuditEntryEntity> AuditLog => Set<AuditEntryEntity>();
+    public DbSet<MembershipApplicationEntity> Applications => Set<MembershipApplicationEntity>();
 
     /// <summary>Which database engine this context talks to.</summary>
     public abstract StorageProvider Provider { get; }

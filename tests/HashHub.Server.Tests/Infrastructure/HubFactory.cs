@@ -142,6 +142,7 @@ internal sealed class HubClient(GrpcChannel channel, CallInvoker invoker) : IDis
     public Proto.Taxonomy.TaxonomyClient Taxonomy { get; } = new(invoker);
     public Proto.Audit.AuditClient Audit { get; } = new(invoker);
     public Proto.Members.MembersClient Members { get; } = new(invoker);
+    public Proto.Applications.ApplicationsClient Applications { get; } = new(invoker);
     public CallInvoker Invoker => invoker;
 
     public void Dispose() => channel.Dispose();

@@ -38,6 +38,9 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Taxonomy/AddLabel"] = (c => c.Taxonomy.AddLabelAsync(new Proto.AddLabelRequest { Key = "entity:e" + Guid.NewGuid().ToString("N")[..12], DisplayName = "E" }).ResponseAsync, [U, D, D, D, D, K]),
         ["hashhub.v1.Audit/ExportAuditLog"] = (c => c.Audit.ExportAuditLogAsync(new Proto.ExportAuditLogRequest()).ResponseAsync, [U, D, D, D, D, K]),
         ["hashhub.v1.Audit/VerifyAuditLog"] = (c => c.Audit.VerifyAuditLogAsync(new Proto.VerifyAuditLogRequest()).ResponseAsync, [U, D, D, D, D, K]),
+        ["hashhub.v1.Applications/Apply"] = (c => c.Applications.ApplyAsync(ApplicationsTests.Valid("Org " + Guid.NewGuid().ToString("N"))).ResponseAsync, [K, K, K, K, K, K]),
+        ["hashhub.v1.Applications/ListApplications"] = (c => c.Applications.ListApplicationsAsync(new Proto.ListApplicationsRequest()).ResponseAsync, [U, D, D, D, D, K]),
+        ["hashhub.v1.Applications/DecideApplication"] = (c => c.Applications.DecideApplicationAsync(new Proto.DecideApplicationRequest { ApplicationId = "app_none", Decision = Proto.ApplicationStatus.Approved }).ResponseAsync, [U, D, D, D, D, N]),
         ["hashhub.v1.Members/ListMembers"] = (c => c.Members.ListMembersAsync(new Proto.ListMembersRequest()).ResponseAsync, [U, D, D, D, D, K]),
         ["hashhub.v1.Members/SetMemberStatus"] = (c => c.Members.SetMemberStatusAsync(new Proto.SetMemberStatusRequest { MemberId = "mbr_none", Status = Proto.MemberStatus.Suspended, Reason = "test" }).ResponseAsync, [U, D, D, D, D, N]),
         ["hashhub.v1.Members/IssueCredential"] = (c => c.Members.IssueCredentialAsync(new Proto.IssueCredentialRequest { MemberId = "mbr_none" }).ResponseAsync, [U, D, D, D, D, N]),
@@ -79,7 +82,7 @@ public sealed class AuthorizationMatrixTests
     {
         var files = new[]
         {
-            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor,
+            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor, Proto.ApplicationsReflection.Descriptor,
         };
         var assemblyFiles = typeof(Proto.Contributions).Assembly.GetTypes()
             .Where(t => t.Namespace == typeof(Proto.Contributions).Namespace && t.Name.EndsWith("Reflection", StringComparison.Ordinal))

@@ -136,6 +136,34 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "membership_applications",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    OrganisationName = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Website = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    ContactEmail = table.Column<string>(type: "character varying(320)", maxLength: 320, nullable: false),
+                    Description = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
+                    TermsProhibitTvec = table.Column<bool>(type: "boolean", nullable: false),
+                    TermsUrl = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    UserReportingAndAppeal = table.Column<bool>(type: "boolean", nullable: false),
+                    ReportingDescription = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    TransparencyReportUrl = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    HumanRightsCommitment = table.Column<bool>(type: "boolean", nullable: false),
+                    Status = table.Column<int>(type: "integer", nullable: false),
+                    SubmittedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    DecidedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    DecidedBy = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true),
+                    Notes = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: true),
+                    RejectionReason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_membership_applications", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "signals",
                 columns: table => new
                 {
@@ -348,6 +376,11 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_membership_applications_Status_SubmittedAt",
+                table: "membership_applications",
+                columns: new[] { "Status", "SubmittedAt" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_signals_Type_Value",
                 table: "signals",
                 columns: new[] { "Type", "Value" },
@@ -383,6 +416,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "member_clients");
+
+            migrationBuilder.DropTable(
+                name: "membership_applications");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");

@@ -135,6 +135,34 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
+                name: "membership_applications",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    OrganisationName = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: false),
+                    Website = table.Column<string>(type: "nvarchar(2048)", maxLength: 2048, nullable: false),
+                    ContactEmail = table.Column<string>(type: "nvarchar(320)", maxLength: 320, nullable: false),
+                    Description = table.Column<string>(type: "nvarchar(4000)", maxLength: 4000, nullable: false),
+                    TermsProhibitTvec = table.Column<bool>(type: "bit", nullable: false),
+                    TermsUrl = table.Column<string>(type: "nvarchar(2048)", maxLength: 2048, nullable: false),
+                    UserReportingAndAppeal = table.Column<bool>(type: "bit", nullable: false),
+                    ReportingDescription = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: false),
+                    TransparencyReportUrl = table.Column<string>(type: "nvarchar(2048)", maxLength: 2048, nullable: false),
+                    HumanRightsCommitment = table.Column<bool>(type: "bit", nullable: false),
+                    Status = table.Column<int>(type: "int", nullable: false),
+                    SubmittedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    DecidedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: true),
+                    DecidedBy = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: true),
+                    Notes = table.Column<string>(type: "nvarchar(4000)", maxLength: 4000, nullable: true),
+                    RejectionReason = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
+                    MemberId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_membership_applications", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "signals",
                 columns: table => new
                 {
@@ -350,6 +378,11 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_membership_applications_Status_SubmittedAt",
+                table: "membership_applications",
+                columns: new[] { "Status", "SubmittedAt" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_signals_Type_Value",
                 table: "signals",
                 columns: new[] { "Type", "Value" },
@@ -385,6 +418,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             migrationBuilder.DropTable(
                 name: "member_clients");
+
+            migrationBuilder.DropTable(
+                name: "membership_applications");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");

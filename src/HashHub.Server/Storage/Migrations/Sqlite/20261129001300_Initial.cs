@@ -135,6 +135,34 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "membership_applications",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    OrganisationName = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    Website = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: false),
+                    ContactEmail = table.Column<string>(type: "TEXT", maxLength: 320, nullable: false),
+                    Description = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: false),
+                    TermsProhibitTvec = table.Column<bool>(type: "INTEGER", nullable: false),
+                    TermsUrl = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: false),
+                    UserReportingAndAppeal = table.Column<bool>(type: "INTEGER", nullable: false),
+                    ReportingDescription = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: false),
+                    TransparencyReportUrl = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: false),
+                    HumanRightsCommitment = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Status = table.Column<int>(type: "INTEGER", nullable: false),
+                    SubmittedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    DecidedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    DecidedBy = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true),
+                    Notes = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: true),
+                    RejectionReason = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    MemberId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_membership_applications", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "signals",
                 columns: table => new
                 {
@@ -347,6 +375,11 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_membership_applications_Status_SubmittedAt",
+                table: "membership_applications",
+                columns: new[] { "Status", "SubmittedAt" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_signals_Type_Value",
                 table: "signals",
                 columns: new[] { "Type", "Value" },
@@ -382,6 +415,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "member_clients");
+
+            migrationBuilder.DropTable(
+                name: "membership_applications");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");
