@@ -9,7 +9,7 @@ namespace HashHub.Server.Auth;
 /// <summary>A call needs an active member (checked on every call, so suspension takes hold at once) and a scope or the admin role.</summary>
 internal sealed record MemberRequirement(string? Scope, bool AdminOnly) : IAuthorizationRequirement;
 
-internal sealed class MemberRequirementHandler(HubDbContext db) : AuthorizationHandler<MemberRequirement>
+internal sealed class MemberRequirementHandler(HubDbContext db, TimeProvider time) : AuthorizationHandler<MemberRequirement>
 {
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, MemberRequirement requirement)
     {
@@ -28,8 +28,10 @@ internal sealed class MemberRequirementHandler(HubDbContext db) : AuthorizationH
         {
             return;
         }
+        // A rotated credential works until its RevokedAt; a revoked one has RevokedAt in the past.
+        var now = time.GetUtcNow();
         var active = await db.MemberClients.AsNoTracking()
-            .AnyAsync(c => c.ClientId == clientId && c.MemberId == memberId && c.RevokedAt == null && c.Member!.Status == MemberStatus.Active);
+            .AnyAsync(c => c.ClientId == clientId && c.MemberId == memberId && (c.RevokedAt == null || c.RevokedAt > now) && c.Member!.Status == MemberStatus.Active);
         if (active)
         {
             context.Succeed(requirement);

@@ -19,7 +19,7 @@ internal static class TokenEndpoint
 {
     public const string Path = "/connect/token";
 
-    public static async Task<IResult> HandleAsync(HttpContext http, HubDbContext db, IOpenIddictApplicationManager applications)
+    public static async Task<IResult> HandleAsync(HttpContext http, HubDbContext db, IOpenIddictApplicationManager applications, TimeProvider time)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request cannot be retrieved.");
@@ -30,7 +30,7 @@ internal static class TokenEndpoint
 
         var client = await db.MemberClients.AsNoTracking().Include(c => c.Member)
             .SingleOrDefaultAsync(c => c.ClientId == request.ClientId, http.RequestAborted);
-        if (client?.Member is null || client.RevokedAt is not null)
+        if (client?.Member is null || client.RevokedAt <= time.GetUtcNow())
         {
             return Reject(OpenIddictConstants.Errors.InvalidClient, "The client is not a credential of any member, or it was revoked.");
         }

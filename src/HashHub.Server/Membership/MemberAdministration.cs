@@ -137,12 +137,40 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         {
             var client = await db.MemberClients.SingleOrDefaultAsync(c => c.ClientId == clientId, ct)
                 ?? throw new NotFoundException($"No credential {clientId}.");
-            if (client.RevokedAt is null)
+            var now = time.GetUtcNow();
+            if (client.RevokedAt is null || client.RevokedAt > now)
             {
-                client.RevokedAt = time.GetUtcNow();
+                client.RevokedAt = now;
                 batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.revoke", clientId, new { client.MemberId, Reason = reason }));
             }
             return client;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Issues a new credential with the old one's scopes; the old one stops working after <paramref name="grace"/>.
+    /// </summary>
+    public Task<IssuedCredential> RotateCredentialAsync(string clientId, TimeSpan grace, CancellationToken cancellationToken) =>
+        changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var now = time.GetUtcNow();
+            var old = await db.MemberClients.Include(c => c.Member).SingleOrDefaultAsync(c => c.ClientId == clientId, ct)
+                ?? throw new NotFoundException($"No credential {clientId}.");
+            if (old.RevokedAt is { } revoked && revoked <= now)
+            {
+                throw new PreconditionFailedException($"Credential {clientId} is revoked; issue a new one instead.");
+            }
+            if (old.Member!.Status != MemberStatus.Active)
+            {
+                throw new PreconditionFailedException($"The member is {Describe(old.Member.Status)}: credentials are issued to active members only.");
+            }
+            var application = await applications.FindByClientIdAsync(clientId, ct);
+            var scopes = application is null ? HubScopes.All : (await applications.GetPermissionsAsync(application, ct))
+                .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToArray();
+            var until = now + grace;
+            old.RevokedAt = old.RevokedAt is { } earlier && earlier < until ? earlier : until;
+            batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.rotate", clientId, new { old.MemberId, OldWorksUntil = old.RevokedAt }));
+            return await IssueAsync(batch, old.Member, scopes, ct);
         }, cancellationToken);
 
     internal static string Describe(MemberStatus status) => status.ToString().ToLowerInvariant();

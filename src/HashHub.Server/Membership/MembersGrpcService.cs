@@ -85,6 +85,24 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         return await ToProtoAsync(client, context.CancellationToken);
     }
 
+    public override async Task<Proto.IssueCredentialResponse> RotateCredential(Proto.RotateCredentialRequest request, ServerCallContext context)
+    {
+        var grace = request.GracePeriod?.ToTimeSpan() ?? TimeSpan.FromHours(24);
+        if (grace < TimeSpan.Zero || grace > TimeSpan.FromDays(30))
+        {
+            throw new RequestValidationException("grace_period", "must be between 0 and 30 days");
+        }
+        Act(context);
+        var issued = await admin.RotateCredentialAsync(Required(request.ClientId, "client_id"), grace, context.CancellationToken);
+        var client = await db.MemberClients.AsNoTracking().SingleAsync(c => c.ClientId == issued.ClientId, context.CancellationToken);
+        return new Proto.IssueCredentialResponse
+        {
+            ClientId = issued.ClientId,
+            ClientSecret = issued.ClientSecret,
+            Credential = await ToProtoAsync(client, context.CancellationToken),
+        };
+    }
+
     /// <summary>The audit log names the admin that called, not the operator.</summary>
     private void Act(ServerCallContext context)
     {

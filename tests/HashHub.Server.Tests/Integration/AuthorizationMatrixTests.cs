@@ -44,6 +44,7 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Members/ListMembers"] = (c => c.Members.ListMembersAsync(new Proto.ListMembersRequest()).ResponseAsync, [U, D, D, D, D, K]),
         ["hashhub.v1.Members/SetMemberStatus"] = (c => c.Members.SetMemberStatusAsync(new Proto.SetMemberStatusRequest { MemberId = "mbr_none", Status = Proto.MemberStatus.Suspended, Reason = "test" }).ResponseAsync, [U, D, D, D, D, N]),
         ["hashhub.v1.Members/IssueCredential"] = (c => c.Members.IssueCredentialAsync(new Proto.IssueCredentialRequest { MemberId = "mbr_none" }).ResponseAsync, [U, D, D, D, D, N]),
+        ["hashhub.v1.Members/RotateCredential"] = (c => c.Members.RotateCredentialAsync(new Proto.RotateCredentialRequest { ClientId = "hh_none" }).ResponseAsync, [U, D, D, D, D, N]),
         ["hashhub.v1.Members/RevokeCredential"] = (c => c.Members.RevokeCredentialAsync(new Proto.RevokeCredentialRequest { ClientId = "hh_none" }).ResponseAsync, [U, D, D, D, D, N]),
     };
 

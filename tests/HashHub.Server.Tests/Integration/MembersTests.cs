@@ -105,6 +105,45 @@ public sealed class MembersTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task Rotate_WithGrace_BothSecretsWorkUntilItEnds()
+    {
+        var member = await _hub.AddMemberAsync("Rotating Co", scopes: [HubScopes.Read]);
+        using var old = await _hub.ConnectAsAsync(member);
+
+        var rotated = await _adminClient.Members.RotateCredentialAsync(new Proto.RotateCredentialRequest
+        {
+            ClientId = member.ClientId, GracePeriod = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromHours(1)),
+        });
+
+        using var fresh = await _hub.ConnectAsAsync(member with { ClientId = rotated.ClientId, ClientSecret = rotated.ClientSecret });
+        await old.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+        await fresh.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+        Assert.That(rotated.Credential.Scopes, Is.EqualTo(new[] { HubScopes.Read }), "the new credential keeps the old one's scopes");
+        Assert.That(await _hub.GetTokenAsync(member), Is.Not.Empty, "the old secret still gets tokens during the grace period");
+        var listed = (await _adminClient.Members.ListMembersAsync(new Proto.ListMembersRequest())).Members.Single(m => m.Id == member.MemberId);
+        Assert.That(listed.Credentials[0].RevokedAt.ToDateTimeOffset(), Is.EqualTo(DateTimeOffset.UtcNow.AddHours(1)).Within(TimeSpan.FromMinutes(1)));
+    }
+
+    [Test]
+    public async Task Rotate_WithoutGrace_OldSecretStopsAtOnce()
+    {
+        var member = await _hub.AddMemberAsync("Leaked Secret Co");
+        using var old = await _hub.ConnectAsAsync(member);
+
+        var rotated = await _adminClient.Members.RotateCredentialAsync(new Proto.RotateCredentialRequest
+        {
+            ClientId = member.ClientId, GracePeriod = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.Zero),
+        });
+
+        Assert.That(StatusOf(() => old.Sync.ReadChangesAsync(new Proto.ReadChangesRequest()).ResponseAsync), Is.EqualTo(StatusCode.PermissionDenied));
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await _hub.GetTokenAsync(member));
+        using var fresh = await _hub.ConnectAsAsync(member with { ClientId = rotated.ClientId, ClientSecret = rotated.ClientSecret });
+        await fresh.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        Assert.That(StatusOf(() => _adminClient.Members.RotateCredentialAsync(new Proto.RotateCredentialRequest { ClientId = member.ClientId }).ResponseAsync),
+            Is.EqualTo(StatusCode.FailedPrecondition), "a revoked credential cannot be rotated");
+    }
+
+    [Test]
     public void IssueCredential_UnknownScope_IsInvalidArgument()
     {
         var violations = ContributionsTests.ViolationsOf(_adminClient.Members.IssueCredentialAsync(new Proto.IssueCredentialRequest { MemberId = _admin.MemberId, Scopes = { "hashhub.everything" } }).ResponseAsync).Result;
