@@ -37,11 +37,16 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         {
             throw new RequestValidationException("name", "is required, at most 200 characters");
         }
-        if (await db.Members.AnyAsync(m => m.Name == name, cancellationToken))
+        return await changeLog.WriteAsync(db, async (batch, ct) =>
         {
-            throw new RequestValidationException("name", $"a member named '{name}' already exists");
-        }
-        return await changeLog.WriteAsync(db, (batch, ct) => AddMemberAsync(batch, name, isAdmin, scopes, ct), cancellationToken);
+            // Checked inside the transaction: when two admins race, the retry after the loser's unique-key
+            // violation sees the winner's member and answers with this message.
+            if (await db.Members.AnyAsync(m => m.Name == name, ct))
+            {
+                throw new RequestValidationException("name", $"a member named '{name}' already exists");
+            }
+            return await AddMemberAsync(batch, name, isAdmin, scopes, ct);
+        }, cancellationToken);
     }
 
     /// <summary>Creates the member and its first credential inside a write transaction that is already open.</summary>
