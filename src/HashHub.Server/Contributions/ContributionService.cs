@@ -14,7 +14,7 @@ using Proto = HashHub.Protos.V1;
 namespace HashHub.Server.Contributions;
 
 /// <summary>The rules of contributing, retracting and relabelling signals.</summary>
-internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, MemberNames memberNames, TimeProvider time, IOptions<HubOptions> options)
+internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, MemberDirectory members, TimeProvider time, IOptions<HubOptions> options)
 {
     public async Task<Proto.SubmitContributionsResponse> SubmitAsync(Caller caller, Proto.SubmitContributionsRequest request, CancellationToken cancellationToken)
     {
@@ -214,7 +214,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
             return contribution.Id;
         }, cancellationToken);
         var stored = await db.Contributions.AsNoTracking().SingleAsync(c => c.Id == contributionId, cancellationToken);
-        var names = await db.Members.AsNoTracking().Where(m => m.Id == stored.MemberId).ToDictionaryAsync(m => m.Id, m => m.Name, cancellationToken);
+        var names = await members.ForAsync(db, [stored.MemberId], cancellationToken);
         return ProtoMapper.ToProto(stored, names);
     }
 
@@ -236,7 +236,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
         {
             return null;
         }
-        return ProtoMapper.ToProto(signal, await memberNames.ForAsync(db, [signal], cancellationToken));
+        return ProtoMapper.ToProto(signal, await members.ForAsync(db, [signal], cancellationToken));
     }
 
     private async Task<Dictionary<(string, string), SignalEntity>> LoadExistingAsync(IReadOnlyList<ValidItem> items, CancellationToken ct)

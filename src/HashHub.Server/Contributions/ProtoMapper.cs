@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using HashHub.Server.Membership;
 using HashHub.Server.Signals;
 using HashHub.Server.Storage;
 using Proto = HashHub.Protos.V1;
@@ -8,7 +9,7 @@ namespace HashHub.Server.Contributions;
 /// <summary>Maps stored records to wire messages.</summary>
 internal static class ProtoMapper
 {
-    public static Proto.SignalRecord ToProto(SignalEntity signal, IReadOnlyDictionary<string, string> memberNames)
+    public static Proto.SignalRecord ToProto(SignalEntity signal, IReadOnlyDictionary<string, MemberSummary> members)
     {
         var record = new Proto.SignalRecord
         {
@@ -25,7 +26,7 @@ internal static class ProtoMapper
         var labels = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var c in signal.Contributions)
         {
-            record.Contributions.Add(ToProto(c, memberNames));
+            record.Contributions.Add(ToProto(c, members));
             if (c.Status == ContributionStatus.Active)
             {
                 labels.UnionWith(c.Labels);
@@ -35,7 +36,7 @@ internal static class ProtoMapper
         return record;
     }
 
-    public static Proto.Contribution ToProto(ContributionEntity c, IReadOnlyDictionary<string, string> memberNames)
+    public static Proto.Contribution ToProto(ContributionEntity c, IReadOnlyDictionary<string, MemberSummary> members)
     {
         var message = new Proto.Contribution
         {
@@ -45,7 +46,14 @@ internal static class ProtoMapper
             Provenance = new Proto.Provenance
             {
                 MemberId = c.MemberId,
-                MemberName = memberNames.GetValueOrDefault(c.MemberId, string.Empty),
+                MemberName = members.GetValueOrDefault(c.MemberId)?.Name ?? string.Empty,
+                MemberStatus = (members.GetValueOrDefault(c.MemberId)?.Status ?? MemberStatus.Active) switch
+                {
+                    MemberStatus.Suspended => Proto.MemberStatus.Suspended,
+                    MemberStatus.Revoked => Proto.MemberStatus.Revoked,
+                    MemberStatus.Applicant => Proto.MemberStatus.Applicant,
+                    _ => Proto.MemberStatus.Active,
+                },
                 ContributedAt = Timestamp.FromDateTimeOffset(c.ContributedAt),
                 SourceKind = (Proto.SourceKind)c.SourceKind,
                 IncidentId = c.IncidentId ?? string.Empty,

@@ -84,7 +84,7 @@ internal static class HashHubHostingExtensions
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
         builder.Services.AddScoped<ContributionService>();
-        builder.Services.AddSingleton<MemberNames>();
+        builder.Services.AddSingleton<MemberDirectory>();
         return builder;
     }
 

@@ -14,7 +14,7 @@ namespace HashHub.Server.Membership;
 public sealed record IssuedCredential(string MemberId, string MemberName, string ClientId, string ClientSecret);
 
 /// <summary>Creates members and their OAuth2 client credentials (the vetting workflow builds on this).</summary>
-internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog, IOpenIddictApplicationManager applications, TimeProvider time)
+internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog, MemberDirectory directory, IOpenIddictApplicationManager applications, TimeProvider time)
 {
     /// <summary>Creates the consortium's admin organisation and its first admin credential; fails if one exists.</summary>
     public async Task<IssuedCredential> BootstrapAdminAsync(string name, CancellationToken cancellationToken)
@@ -98,8 +98,9 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
     /// Suspends (Active to Suspended), reinstates (Suspended to Active) or revokes (either to Revoked, final) a
     /// member. Access is checked on every call, so the change takes hold at once.
     /// </summary>
-    public Task<Member> SetStatusAsync(string memberId, MemberStatus status, string reason, CancellationToken cancellationToken) =>
-        changeLog.WriteAsync(db, async (batch, ct) =>
+    public async Task<Member> SetStatusAsync(string memberId, MemberStatus status, string reason, CancellationToken cancellationToken)
+    {
+        var member = await changeLog.WriteAsync(db, async (batch, ct) =>
         {
             var member = await db.Members.SingleOrDefaultAsync(m => m.Id == memberId, ct)
                 ?? throw new NotFoundException($"No member {memberId}.");
@@ -123,6 +124,9 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
             batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.status", member.Id, new { From = Describe(from), To = Describe(status), Reason = reason }));
             return member;
         }, cancellationToken);
+        directory.Invalidate(member.Id);
+        return member;
+    }
 
     /// <summary>Issues another credential to an active member.</summary>
     public async Task<IssuedCredential> IssueCredentialAsync(string memberId, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)

@@ -13,7 +13,7 @@ namespace HashHub.Server.Sync;
 
 [Authorize(Policy = Auth.HubPolicies.Read)]
 internal sealed partial class SyncGrpcService(
-    HubDbContext db, HubEpoch epoch, ChangeNotifier notifier, MemberNames memberNames, IOptions<HubOptions> options, TimeProvider time, ILogger<SyncGrpcService> logger)
+    HubDbContext db, HubEpoch epoch, ChangeNotifier notifier, MemberDirectory members, IOptions<HubOptions> options, TimeProvider time, ILogger<SyncGrpcService> logger)
     : Proto.Sync.SyncBase
 {
     public override async Task<Proto.ReadChangesResponse> ReadChanges(Proto.ReadChangesRequest request, ServerCallContext context)
@@ -86,7 +86,7 @@ internal sealed partial class SyncGrpcService(
 
     private async Task<List<Proto.Change>> ToProtoAsync(ChangePage page, CancellationToken ct)
     {
-        var names = await memberNames.ForAsync(db, page.Signals.Values, ct);
+        var names = await members.ForAsync(db, page.Signals.Values, ct);
         var records = page.Signals.ToDictionary(p => p.Key, p => ProtoMapper.ToProto(p.Value, names));
         return page.Changes.Select(c => new Proto.Change
         {

@@ -36,9 +36,15 @@ public sealed class MembersTests(StorageProvider provider)
     {
         var member = await _hub.AddMemberAsync("Alpha Video");
         using var client = await _hub.ConnectAsAsync(member);
-        await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var submitted = await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var get = new Proto.GetSignalRequest { SignalId = submitted.Results[0].SignalId };
+        Assert.That((await _adminClient.Contributions.GetSignalAsync(get)).Contributions.Single().Provenance.MemberStatus, Is.EqualTo(Proto.MemberStatus.Active));
 
         var suspended = await SetStatus(member.MemberId, Proto.MemberStatus.Suspended, "terms breached");
+
+        var marked = await _adminClient.Contributions.GetSignalAsync(get);
+        Assert.That(marked.Contributions.Single().Provenance.MemberStatus, Is.EqualTo(Proto.MemberStatus.Suspended), "its contributions stay, marked");
+        Assert.That(marked.Status, Is.EqualTo(Proto.SignalStatus.Active));
 
         Assert.That(suspended.Status, Is.EqualTo(Proto.MemberStatus.Suspended));
         Assert.That(suspended.ContributionCount, Is.EqualTo(1), "its contributions stay");
