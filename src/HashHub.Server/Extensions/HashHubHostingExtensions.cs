@@ -25,6 +25,10 @@ internal static class HashHubHostingExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HubStorageInitializer>());
         builder.Services.AddSingleton<ChangeNotifier>();
         builder.Services.AddSingleton<ChangeLog>();
+        if (storage.Provider == StorageProvider.Postgres)
+        {
+            builder.Services.AddHostedService<PostgresChangeListener>();
+        }
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }

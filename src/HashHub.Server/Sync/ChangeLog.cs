@@ -54,6 +54,11 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                     var changes = batch.Entries.Select(e => new ChangeEntity { SignalId = e.Signal.Id, SignalType = e.Signal.Type, Kind = e.Kind, CommittedAt = now }).ToList();
                     await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
                     await AuditChain.AppendAsync(db, batch.AuditRecords, now, cancellationToken);
+                    if (batch.Count > 0 && db.Provider == StorageProvider.Postgres)
+                    {
+                        // Delivered at commit to every hub node sharing the database (PostgresChangeListener).
+                        await db.Database.ExecuteSqlRawAsync($"SELECT pg_notify('{PostgresChangeListener.Channel}', '')", cancellationToken);
+                    }
                 }
                 await transaction.CommitAsync(cancellationToken);
                 if (batch.Count > 0)

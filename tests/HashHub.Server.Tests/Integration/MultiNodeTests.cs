@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using HashHub.Server.Storage;
+using HashHub.Server.Tests.Infrastructure;
+using Proto = HashHub.Protos.V1;
+using static HashHub.Server.Tests.Infrastructure.TestSignals;
+
+namespace HashHub.Server.Tests.Integration;
+
+/// <summary>Several hub nodes sharing one PostgreSQL database (SQLite is one process, so PostgreSQL only).</summary>
+public sealed class MultiNodeTests
+{
+    [Test]
+    public async Task Subscribe_OnAnotherNodeOfTheSameDatabase_IsWokenByTheCommitNotByItsPoll()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = await (await TestEnvironment.Postgres).CreateDatabaseAsync(),
+            ["Hub:SubscriptionPollInterval"] = "00:05:00",
+        };
+        using var nodeA = await HubFactory.CreateAsync(StorageProvider.Postgres, settings);
+        using var nodeB = await HubFactory.CreateAsync(StorageProvider.Postgres, settings);
+        var member = await nodeA.AddMemberAsync("Gamma");
+        using var writer = await nodeA.ConnectAsAsync(member);
+        using var reader = await nodeB.ConnectAsAsync(member);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var call = reader.Sync.Subscribe(new Proto.SubscribeRequest { Cursor = (await reader.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { PageSize = 5000 })).NextCursor }, cancellationToken: cts.Token);
+        Assert.That(await call.ResponseStream.MoveNext(cts.Token), Is.True);
+        Assert.That(call.ResponseStream.Current.EventCase, Is.EqualTo(Proto.SubscribeResponse.EventOneofCase.CaughtUp));
+
+        var md5 = RandomMd5();
+        var stopwatch = Stopwatch.StartNew();
+        await writer.Contributions.SubmitContributionsAsync(Batch(Item(md5)));
+        Assert.That(await call.ResponseStream.MoveNext(cts.Token), Is.True);
+
+        Assert.That(call.ResponseStream.Current.Change.Signal.Signal.Value, Is.EqualTo(md5.Value));
+        // Node B polls every five minutes here: only the PostgreSQL notification can have woken it this soon.
+        Assert.That(stopwatch.Elapsed, Is.LessThan(TimeSpan.FromMinutes(1)));
+        await cts.CancelAsync();
+    }
+}
