@@ -1,6 +1,11 @@
-namespace HashHub.Server.Tests.Infrastructure;
+using HashHub.Server.Tests.Infrastructure;
 
-/// <summary>Starts the shared PostgreSQL server once for the whole test run, and stops it at the end.</summary>
+namespace HashHub.Server.Tests;
+
+/// <summary>
+/// Starts the shared PostgreSQL server once for the whole test run, and stops it at the end. It lives in the
+/// root namespace of the tests: a SetUpFixture covers only its own namespace and those below it.
+/// </summary>
 [SetUpFixture]
 public sealed class TestEnvironment
 {
