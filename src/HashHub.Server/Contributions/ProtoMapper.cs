@@ -47,13 +47,7 @@ internal static class ProtoMapper
             {
                 MemberId = c.MemberId,
                 MemberName = members.GetValueOrDefault(c.MemberId)?.Name ?? string.Empty,
-                MemberStatus = (members.GetValueOrDefault(c.MemberId)?.Status ?? MemberStatus.Active) switch
-                {
-                    MemberStatus.Suspended => Proto.MemberStatus.Suspended,
-                    MemberStatus.Revoked => Proto.MemberStatus.Revoked,
-                    MemberStatus.Applicant => Proto.MemberStatus.Applicant,
-                    _ => Proto.MemberStatus.Active,
-                },
+                MemberStatus = ToProto(members.GetValueOrDefault(c.MemberId)?.Status ?? MemberStatus.Active),
                 ContributedAt = Timestamp.FromDateTimeOffset(c.ContributedAt),
                 SourceKind = (Proto.SourceKind)c.SourceKind,
                 IncidentId = c.IncidentId ?? string.Empty,
@@ -68,6 +62,14 @@ internal static class ProtoMapper
         }
         return message;
     }
+
+    public static Proto.MemberStatus ToProto(MemberStatus status) => status switch
+    {
+        MemberStatus.Applicant => Proto.MemberStatus.Applicant,
+        MemberStatus.Active => Proto.MemberStatus.Active,
+        MemberStatus.Suspended => Proto.MemberStatus.Suspended,
+        _ => Proto.MemberStatus.Revoked,
+    };
 
     public static Proto.ChangeKind ToProto(ChangeKind kind) => kind switch
     {

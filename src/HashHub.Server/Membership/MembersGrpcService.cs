@@ -117,13 +117,7 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
     {
         Id = m.Id,
         Name = m.Name,
-        Status = m.Status switch
-        {
-            MemberStatus.Applicant => Proto.MemberStatus.Applicant,
-            MemberStatus.Active => Proto.MemberStatus.Active,
-            MemberStatus.Suspended => Proto.MemberStatus.Suspended,
-            _ => Proto.MemberStatus.Revoked,
-        },
+        Status = Contributions.ProtoMapper.ToProto(m.Status),
         IsAdmin = m.IsAdmin,
         CreatedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
         ContributionCount = contributions,

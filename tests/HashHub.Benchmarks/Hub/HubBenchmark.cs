@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
 using HashHub.Server;
@@ -200,15 +199,7 @@ internal static class HubBenchmark
     private static async Task<string> GetTokenAsync(int httpPort, IssuedCredential credential)
     {
         using var http = new HttpClient();
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{httpPort}/connect/token"), new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "client_credentials",
-            ["client_id"] = credential.ClientId,
-            ["client_secret"] = credential.ClientSecret,
-        }));
-        response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<Dictionary<string, object>>();
-        return body!["access_token"].ToString()!;
+        return await TokenRequests.GetAccessTokenAsync(http, new Uri($"http://127.0.0.1:{httpPort}/connect/token"), credential.ClientId, credential.ClientSecret);
     }
 
     private static int Option(string[] args, string name, int fallback)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using HashHub.Core.Matching;
+using HashHub.Core.Tests.Matching;
 
 namespace HashHub.Benchmarks.Matching;
 
@@ -28,7 +29,7 @@ internal static class BenchmarkData
         FillRandom(centres, rng);
         for (var i = 0; i < size; i++)
         {
-            hashes[i] = Flip(centres[i % centres.Length], rng.Next(41), rng);
+            hashes[i] = SyntheticHashes.Flip(centres[i % centres.Length], rng.Next(41), rng);
         }
         return hashes;
     }
@@ -45,26 +46,10 @@ internal static class BenchmarkData
         for (var i = 0; i < count; i += 2)
         {
             var near = centres.Length > 0 ? centres[rng.Next(centres.Length)] : hashes[rng.Next(hashes.Length)];
-            queries[i] = Flip(near, rng.Next(41), rng);
+            queries[i] = SyntheticHashes.Flip(near, rng.Next(41), rng);
         }
         return queries;
     }
 
     private static void FillRandom(Hash256[] target, Random rng) => rng.NextBytes(MemoryMarshal.AsBytes(target.AsSpan()));
-
-    private static Hash256 Flip(Hash256 hash, int bits, Random rng)
-    {
-        Span<ulong> chosen = stackalloc ulong[4];
-        for (var flipped = 0; flipped < bits;)
-        {
-            var b = rng.Next(256);
-            var mask = 1UL << (b & 63);
-            if ((chosen[b >> 6] & mask) == 0)
-            {
-                chosen[b >> 6] |= mask;
-                flipped++;
-            }
-        }
-        return new Hash256(hash.Word0 ^ chosen[0], hash.Word1 ^ chosen[1], hash.Word2 ^ chosen[2], hash.Word3 ^ chosen[3]);
-    }
 }

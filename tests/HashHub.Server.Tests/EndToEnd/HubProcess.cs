@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Text;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -87,14 +86,7 @@ internal sealed class HubProcess : IDisposable
     public async Task<string> GetTokenAsync(string clientId, string secret)
     {
         using var http = new HttpClient();
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{HttpPort}/connect/token"), new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "client_credentials",
-            ["client_id"] = clientId,
-            ["client_secret"] = secret,
-        }));
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<Dictionary<string, object>>())!["access_token"].ToString()!;
+        return await TokenRequests.GetAccessTokenAsync(http, new Uri($"http://127.0.0.1:{HttpPort}/connect/token"), clientId, secret);
     }
 
     public GrpcChannel Channel() => GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}");

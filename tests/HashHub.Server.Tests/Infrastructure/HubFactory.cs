@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json.Serialization;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -72,23 +70,7 @@ internal sealed class HubFactory : WebApplicationFactory<Program>
     public async Task<string> GetTokenAsync(IssuedCredential credential, string? scope = null)
     {
         using var http = CreateClient();
-        var form = new Dictionary<string, string>
-        {
-            ["grant_type"] = "client_credentials",
-            ["client_id"] = credential.ClientId,
-            ["client_secret"] = credential.ClientSecret,
-        };
-        if (scope is not null)
-        {
-            form["scope"] = scope;
-        }
-        using var response = await http.PostAsync(new Uri("/connect/token", UriKind.Relative), new FormUrlEncodedContent(form));
-        var body = await response.Content.ReadFromJsonAsync<TokenResponse>();
-        if (!response.IsSuccessStatusCode || body?.AccessToken is null)
-        {
-            throw new InvalidOperationException($"Token request failed: {(int)response.StatusCode} {body?.Error} {body?.ErrorDescription}");
-        }
-        return body.AccessToken;
+        return await TokenRequests.GetAccessTokenAsync(http, new Uri(http.BaseAddress!, "/connect/token"), credential.ClientId, credential.ClientSecret, scope);
     }
 
     /// <summary>A gRPC channel to the in-process hub; every call carries <paramref name="token"/> when given.</summary>
@@ -127,11 +109,6 @@ internal sealed class HubFactory : WebApplicationFactory<Program>
             }
         }
     }
-
-    private sealed record TokenResponse(
-        [property: JsonPropertyName("access_token")] string? AccessToken,
-        [property: JsonPropertyName("error")] string? Error,
-        [property: JsonPropertyName("error_description")] string? ErrorDescription);
 }
 
 /// <summary>The typed clients of every hub service over one channel.</summary>
