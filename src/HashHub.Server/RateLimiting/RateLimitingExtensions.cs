@@ -66,13 +66,26 @@ internal static class RateLimitingExtensions
         return builder;
     }
 
-    /// <summary>The limited method of a request: the gRPC method's short name, "token", or null for others.</summary>
+    /// <summary>The limited method of a request: the gRPC method's short name, "token", a console form, or null for others.</summary>
     private static string? MethodOf(HttpContext http)
     {
         var path = http.Request.Path.Value ?? string.Empty;
         if (path.Equals(TokenEndpoint.Path, StringComparison.OrdinalIgnoreCase))
         {
             return "token";
+        }
+        // The console's public forms, per client address: applying counts as the Apply RPC does, and sign-in
+        // attempts are limited on top of the per-user lockout.
+        if (HttpMethods.IsPost(http.Request.Method) && path.StartsWith("/console/", StringComparison.OrdinalIgnoreCase))
+        {
+            if (path.Equals("/console/apply", StringComparison.OrdinalIgnoreCase))
+            {
+                return "Apply";
+            }
+            if (path.StartsWith("/console/signin", StringComparison.OrdinalIgnoreCase))
+            {
+                return "console-signin";
+            }
         }
         // gRPC paths are /package.Service/Method; health and reflection are not limited.
         if (path.StartsWith("/hashhub.", StringComparison.Ordinal))
