@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of HashHub on a fresh machine: installs what the tests need (PostgreSQL, whose server the
-# tests start themselves on a free loopback port), builds, runs all test projects, and ends with one line
-# "N passed, N failed".
+# tests start themselves on a free loopback port; Debian's chromium, which the admin console's browser tests
+# drive through Playwright), builds, runs all test projects, and ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +14,18 @@ if ! have_initdb; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   else
     echo "PostgreSQL is missing: run 'sudo apt-get install postgresql' and try again." >&2
+    exit 1
+  fi
+fi
+
+# The browser tests use Debian's chromium (never a browser downloaded by Playwright); HASHHUB_CHROMIUM points
+# them at another build. Without one they fail, they do not skip.
+if [ -z "${HASHHUB_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing chromium (the admin console's browser tests drive it)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: run 'sudo apt-get install chromium' and try again." >&2
     exit 1
   fi
 fi
