@@ -2,6 +2,7 @@ using HashHub.Server.AdminConsole;
 using HashHub.Server.Auth;
 using HashHub.Server.Contributions;
 using HashHub.Server.Errors;
+using HashHub.Server.Matching;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
@@ -73,6 +74,7 @@ internal static class HashHubHostingExtensions
             .SetFallbackPolicy(Bearer(new AuthorizationPolicyBuilder()).Build())
             .AddPolicy(HubPolicies.Read, p => Bearer(p).AddRequirements(new MemberRequirement(HubScopes.Read, AdminOnly: false)))
             .AddPolicy(HubPolicies.Write, p => Bearer(p).AddRequirements(new MemberRequirement(HubScopes.Write, AdminOnly: false)))
+            .AddPolicy(HubPolicies.Feedback, p => Bearer(p).AddRequirements(new MemberRequirement(HubScopes.Feedback, AdminOnly: false)))
             .AddPolicy(HubPolicies.Admin, p => Bearer(p).AddRequirements(new MemberRequirement(null, AdminOnly: true)));
         builder.Services.AddScoped<MemberAdministration>();
         builder.Services.AddScoped<MembershipApplications>();
@@ -96,6 +98,10 @@ internal static class HashHubHostingExtensions
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
         builder.Services.AddScoped<ContributionService>();
         builder.Services.AddSingleton<MemberDirectory>();
+        builder.Services.AddSingleton<HubMatchIndex>();
+        builder.Services.AddHostedService<MatchIndexFeeder>();
+        builder.Services.AddScoped<MatchService>();
+        builder.Services.AddScoped<OutcomeService>();
         return builder;
     }
 
@@ -112,6 +118,7 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcService<MembersGrpcService>();
         app.MapGrpcService<ApplicationsGrpcService>();
+        app.MapGrpcService<MatchingGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapHashHubConsole();
