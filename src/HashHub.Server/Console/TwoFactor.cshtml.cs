@@ -36,11 +36,12 @@ internal sealed class TwoFactorModel(SignInManager<ConsoleUser> signIn, ConsoleU
         {
             return Page();
         }
-        var code = Code.Replace(" ", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
-        // Both count a wrong code as a failed attempt towards the lockout.
+        // Both count a wrong code as a failed attempt towards the lockout. Recovery codes are stored with their dash
+        // (XXXXX-XXXXX); authenticator codes are digits, which some apps show in groups.
+        var code = Code.Replace(" ", string.Empty, StringComparison.Ordinal);
         var result = UseRecoveryCode
             ? await signIn.TwoFactorRecoveryCodeSignInAsync(code)
-            : await signIn.TwoFactorAuthenticatorSignInAsync(code, isPersistent: false, rememberClient: false);
+            : await signIn.TwoFactorAuthenticatorSignInAsync(code.Replace("-", string.Empty, StringComparison.Ordinal), isPersistent: false, rememberClient: false);
         if (result.Succeeded)
         {
             await consoleUsers.RecordAsync(user.Email!, "console.sign_in", new { SecondFactor = UseRecoveryCode ? "recovery code" : "authenticator" }, cancellationToken);

@@ -59,6 +59,11 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // To look at what a test last saw (a failure in CI, or the layout): HASHHUB_CONSOLE_SCREENSHOTS=folder.
+        if (Environment.GetEnvironmentVariable("HASHHUB_CONSOLE_SCREENSHOTS") is { Length: > 0 } folder)
+        {
+            await Page.ScreenshotAsync(new() { Path = Path.Combine(folder, TestContext.CurrentContext.Test.Name + ".png"), FullPage = true });
+        }
         await _context.CloseAsync();
         _playwright.Dispose();
         try

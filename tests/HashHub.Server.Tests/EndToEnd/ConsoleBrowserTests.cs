@@ -102,7 +102,7 @@ public sealed class ConsoleBrowserTests
         await using var browser = await ConsoleBrowser.LaunchAsync(BaseUrl);
         var page = browser.Page;
         var (email, password) = await AddUserAsync();
-        var key = await EnrolAsync(page, email, password);
+        var (key, _) = await EnrolAsync(page, email, password);
         await page.ClickAsync("button:has-text('Sign out')");
         await page.Locator("#sign-in").WaitForAsync();
 
@@ -125,6 +125,35 @@ public sealed class ConsoleBrowserTests
         await page.ClickAsync("#verify");
         await page.Locator("#members").WaitForAsync();
         Assert.That(new Uri(page.Url).AbsolutePath, Is.EqualTo("/console/members"));
+    }
+
+    [Test]
+    public async Task SignIn_WithRecoveryCode_WorksOnceOnly()
+    {
+        await using var browser = await ConsoleBrowser.LaunchAsync(BaseUrl);
+        var page = browser.Page;
+        var (email, password) = await AddUserAsync();
+        var (_, codes) = await EnrolAsync(page, email, password);
+        var recovery = codes[0];
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            await page.ClickAsync("button:has-text('Sign out')");
+            await page.FillAsync("#Email", email);
+            await page.FillAsync("#Password", password);
+            await page.ClickAsync("#sign-in");
+            await page.FillAsync("#Code", recovery);
+            await page.CheckAsync("#UseRecoveryCode");
+            await page.ClickAsync("#verify");
+            if (attempt == 0)
+            {
+                await Expect(page.Locator("#signed-in-as")).ToHaveTextAsync(email);
+            }
+            else
+            {
+                Assert.That(await page.Locator("#error").InnerTextAsync(), Does.Contain("recovery code is not valid"));
+            }
+        }
     }
 
     [Test]
@@ -243,8 +272,8 @@ public sealed class ConsoleBrowserTests
         return email;
     }
 
-    /// <summary>Password, then the enrolment page: reads the shared key, answers with the current code. Returns the key.</summary>
-    private static async Task<string> EnrolAsync(IPage page, string email, string password)
+    /// <summary>Password, then the enrolment page: reads the shared key, answers with the current code. Returns the key and the recovery codes.</summary>
+    private static async Task<(string Key, IReadOnlyList<string> RecoveryCodes)> EnrolAsync(IPage page, string email, string password)
     {
         await page.GotoAsync("/console/signin");
         await page.FillAsync("#Email", email);
@@ -254,9 +283,10 @@ public sealed class ConsoleBrowserTests
         await page.FillAsync("#Code", Totp.Code(key, DateTimeOffset.UtcNow));
         await page.ClickAsync("#enrol");
         await Expect(page.Locator("#recovery-codes li")).ToHaveCountAsync(10);
+        var codes = await page.Locator("#recovery-codes li").AllInnerTextsAsync();
         await page.ClickAsync("#continue");
         await page.Locator("#signed-in-as").WaitForAsync();
         Assert.That(await page.Locator("#signed-in-as").InnerTextAsync(), Is.EqualTo(email));
-        return key;
+        return (key, codes);
     }
 }
