@@ -30,11 +30,11 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
-        // Named for what they are, beside the hub's own tables.
-        builder.Entity<ConsoleUser>().ToTable("ConsoleUsers");
-        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserClaim<string>>().ToTable("ConsoleUserClaims");
-        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserLogin<string>>().ToTable("ConsoleUserLogins");
-        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserToken<string>>().ToTable("ConsoleUserTokens");
+        // Named for what they are, like the hub's own tables.
+        builder.Entity<ConsoleUser>().ToTable("console_users");
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserClaim<string>>().ToTable("console_user_claims");
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserLogin<string>>().ToTable("console_user_logins");
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserToken<string>>().ToTable("console_user_tokens");
         builder.ApplyConfigurationsFromAssembly(typeof(HubDbContext).Assembly, t => t.Namespace == typeof(HubDbContext).Namespace);
         builder.UseOpenIddict();
     }

@@ -254,6 +254,50 @@ public sealed class ConsoleBrowserTests
         Assert.That(denied!.StatusCode, Is.EqualTo(StatusCode.Unauthenticated));
     }
 
+    [Test]
+    public async Task AuditPage_TamperedEntry_ShowsTheFirstBrokenEntry()
+    {
+        await using var browser = await ConsoleBrowser.LaunchAsync(BaseUrl);
+        var page = browser.Page;
+        await SignInFirstTimeAsync(page);
+
+        // Change one stored entry behind the hub's back, as someone with access to the database could.
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_data, "hashhub.db")};Pooling=False");
+        await db.OpenAsync();
+        await using var read = db.CreateCommand();
+        read.CommandText = "SELECT \"Seq\", \"Details\" FROM audit_log ORDER BY \"Seq\" DESC LIMIT 1";
+        long seq;
+        string details;
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            Assert.That(await reader.ReadAsync(), Is.True);
+            (seq, details) = (reader.GetInt64(0), reader.GetString(1));
+        }
+        await SetDetailsAsync(db, seq, details.Replace("10", "11", StringComparison.Ordinal) + " ");
+        try
+        {
+            await page.GotoAsync("/console/audit");
+            Assert.That(await page.Locator("#verification").InnerTextAsync(), Does.Contain($"BROKEN at entry {seq}").And.Contain("changed"));
+            Assert.That(await page.Locator($"#seq-{seq}").GetAttributeAsync("class"), Is.EqualTo("broken"));
+        }
+        finally
+        {
+            // Put it back: the other tests of this hub expect an intact chain.
+            await SetDetailsAsync(db, seq, details);
+        }
+        await page.ReloadAsync();
+        Assert.That(await page.Locator("#verification").InnerTextAsync(), Does.Contain("intact"));
+
+        static async Task SetDetailsAsync(Microsoft.Data.Sqlite.SqliteConnection db, long seq, string details)
+        {
+            await using var write = db.CreateCommand();
+            write.CommandText = "UPDATE audit_log SET \"Details\" = $d WHERE \"Seq\" = $s";
+            write.Parameters.AddWithValue("$d", details);
+            write.Parameters.AddWithValue("$s", seq);
+            Assert.That(await write.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+    }
+
     private static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
 
     private async Task<(string Email, string Password)> AddUserAsync()

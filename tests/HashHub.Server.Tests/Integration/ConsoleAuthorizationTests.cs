@@ -138,6 +138,24 @@ public sealed class ConsoleAuthorizationTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task ConsoleActor_WithLongEmail_IsAuditedAsTheDecider()
+    {
+        // Long enough to overflow a column sized for member ids: the console's actors are people, named by e-mail.
+        var email = $"reviewer-{Guid.NewGuid():N}@trust-and-safety.consortium.example";
+        await using var scope = _hub.Services.CreateAsyncScope();
+        var applications = scope.ServiceProvider.GetRequiredService<MembershipApplications>();
+        var applied = await applications.ApplyAsync(new ApplicationForm("Long Actor " + Guid.NewGuid().ToString("N")[..6], "https://long.example",
+            "a@long.example", string.Empty, true, "https://long.example/terms", true, string.Empty, string.Empty, true), CancellationToken.None);
+        scope.ServiceProvider.GetRequiredService<MemberAdministration>().Actor = (ConsoleUsers.ActorOf(email), ConsoleUsers.Client);
+        var decision = await applications.DecideAsync(applied.Id, approve: true, "Looks right.", null, CancellationToken.None);
+
+        Assert.That(decision.Application.DecidedBy, Is.EqualTo("console:" + email));
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        var actors = await db.AuditLog.AsNoTracking().Where(e => e.ActorId == "console:" + email).Select(e => e.Action).ToListAsync();
+        Assert.That(actors, Is.EquivalentTo(new[] { "member.add", "credential.issue", "application.approve" }));
+    }
+
+    [Test]
     public async Task WrongPasswords_LockTheAccount()
     {
         var email = $"lock-{Guid.NewGuid().ToString("N")[..6]}@consortium.example";

@@ -86,7 +86,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                         .IsUnique()
                         .HasDatabaseName("UserNameIndex");
 
-                    b.ToTable("ConsoleUsers", (string)null);
+                    b.ToTable("console_users", (string)null);
                 });
 
             modelBuilder.Entity("HashHub.Server.Storage.AuditEntryEntity", b =>
@@ -104,8 +104,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("ActorId")
                         .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)");
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
 
                     b.Property<DateTimeOffset>("At")
                         .HasColumnType("timestamp with time zone");
@@ -132,8 +132,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)");
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
 
                     b.HasKey("Seq");
 
@@ -423,8 +423,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("DecidedBy")
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)");
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
 
                     b.Property<string>("Description")
                         .IsRequired()
@@ -551,7 +551,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("UserId");
 
-                    b.ToTable("ConsoleUserClaims", (string)null);
+                    b.ToTable("console_user_claims", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserLogin<string>", b =>
@@ -573,7 +573,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("UserId");
 
-                    b.ToTable("ConsoleUserLogins", (string)null);
+                    b.ToTable("console_user_logins", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserToken<string>", b =>
@@ -592,7 +592,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.HasKey("UserId", "LoginProvider", "Name");
 
-                    b.ToTable("ConsoleUserTokens", (string)null);
+                    b.ToTable("console_user_tokens", (string)null);
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>

@@ -87,7 +87,7 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                         .HasDatabaseName("UserNameIndex")
                         .HasFilter("[NormalizedUserName] IS NOT NULL");
 
-                    b.ToTable("ConsoleUsers", (string)null);
+                    b.ToTable("console_users", (string)null);
                 });
 
             modelBuilder.Entity("HashHub.Server.Storage.AuditEntryEntity", b =>
@@ -105,8 +105,8 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.Property<string>("ActorId")
                         .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("nvarchar(40)");
+                        .HasMaxLength(300)
+                        .HasColumnType("nvarchar(300)");
 
                     b.Property<DateTimeOffset>("At")
                         .HasColumnType("datetimeoffset");
@@ -133,8 +133,8 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("nvarchar(200)");
+                        .HasMaxLength(300)
+                        .HasColumnType("nvarchar(300)");
 
                     b.HasKey("Seq");
 
@@ -424,8 +424,8 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                         .HasColumnType("datetimeoffset");
 
                     b.Property<string>("DecidedBy")
-                        .HasMaxLength(40)
-                        .HasColumnType("nvarchar(40)");
+                        .HasMaxLength(300)
+                        .HasColumnType("nvarchar(300)");
 
                     b.Property<string>("Description")
                         .IsRequired()
@@ -552,7 +552,7 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.HasIndex("UserId");
 
-                    b.ToTable("ConsoleUserClaims", (string)null);
+                    b.ToTable("console_user_claims", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserLogin<string>", b =>
@@ -574,7 +574,7 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.HasIndex("UserId");
 
-                    b.ToTable("ConsoleUserLogins", (string)null);
+                    b.ToTable("console_user_logins", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserToken<string>", b =>
@@ -593,7 +593,7 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.HasKey("UserId", "LoginProvider", "Name");
 
-                    b.ToTable("ConsoleUserTokens", (string)null);
+                    b.ToTable("console_user_tokens", (string)null);
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>

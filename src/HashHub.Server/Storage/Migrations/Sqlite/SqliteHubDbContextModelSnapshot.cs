@@ -81,7 +81,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                         .IsUnique()
                         .HasDatabaseName("UserNameIndex");
 
-                    b.ToTable("ConsoleUsers", (string)null);
+                    b.ToTable("console_users", (string)null);
                 });
 
             modelBuilder.Entity("HashHub.Server.Storage.AuditEntryEntity", b =>
@@ -97,7 +97,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.Property<string>("ActorId")
                         .IsRequired()
-                        .HasMaxLength(40)
+                        .HasMaxLength(300)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("At")
@@ -125,7 +125,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(200)
+                        .HasMaxLength(300)
                         .HasColumnType("TEXT");
 
                     b.HasKey("Seq");
@@ -410,7 +410,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("DecidedBy")
-                        .HasMaxLength(40)
+                        .HasMaxLength(300)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Description")
@@ -534,7 +534,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("UserId");
 
-                    b.ToTable("ConsoleUserClaims", (string)null);
+                    b.ToTable("console_user_claims", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserLogin<string>", b =>
@@ -556,7 +556,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("UserId");
 
-                    b.ToTable("ConsoleUserLogins", (string)null);
+                    b.ToTable("console_user_logins", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserToken<string>", b =>
@@ -575,7 +575,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.HasKey("UserId", "LoginProvider", "Name");
 
-                    b.ToTable("ConsoleUserTokens", (string)null);
+                    b.ToTable("console_user_tokens", (string)null);
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>
