@@ -14,12 +14,14 @@ cd "$(dirname "$0")/.."
 root=$PWD
 python=${PYTHON:-/usr/bin/python3}
 server="$root/src/HashHub.Server/bin/${CONFIGURATION:-Release}/net10.0/HashHub.Server.dll"
-if [ ! -f "$server" ]; then
-  echo "sdk-tests: $server is missing: build the server first (dotnet build HashHub.sln -c Release)" >&2
+# A failure before the suites ran counts as one failed test of each, so that test.sh's total shows it.
+fail() {
+  echo "sdk-tests: $1" >&2
   echo "python: 0 passed, 1 failed"
   echo "typescript: 0 passed, 1 failed"
   exit 1
-fi
+}
+[ -f "$server" ] || fail "$server is missing: build the server first (dotnet build HashHub.sln -c Release)"
 
 data=$(mktemp -d "${TMPDIR:-/tmp}/hashhub-sdk-XXXXXX")
 hub_pid=""
@@ -45,26 +47,34 @@ settings=(
   "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:$http_port" "--Kestrel:Endpoints:Http:Protocols=Http1"
 )
 # The server reads appsettings.json from its working directory, as when an operator runs it from its folder.
-hub() { (cd "$(dirname "$server")" && Logging__LogLevel__Default=Warning dotnet "$server" "$@" "${settings[@]}"); }
+# exec: the subshell becomes the server process, so that $! below is the hub itself and stopping it stops it.
+hub() { (cd "$(dirname "$server")" && exec env Logging__LogLevel__Default=Warning dotnet "$server" "$@" "${settings[@]}"); }
 
 # `admin add-member` prints "client_id:     hh_..." and "client_secret: ..." lines.
 credential() { sed -nE "s/^$1: *(.+)$/\1/p"; }
-member_a=$(hub admin add-member "SDK Member A") || { echo "sdk-tests: admin add-member failed" >&2; exit 1; }
-member_b=$(hub admin add-member "SDK Member B") || { echo "sdk-tests: admin add-member failed" >&2; exit 1; }
+member_a=$(hub admin add-member "SDK Member A") || fail "admin add-member failed"
+member_b=$(hub admin add-member "SDK Member B") || fail "admin add-member failed"
 
-hub >"$data/hub.log" 2>&1 &
+(cd "$(dirname "$server")" && exec env Logging__LogLevel__Default=Warning dotnet "$server" "${settings[@]}") \
+  >"$data/hub.log" 2>&1 &
 hub_pid=$!
-for _ in $(seq 1 120); do
-  if "$python" - "$http_port" "$grpc_port" <<'PY' 2>/dev/null; then break; fi
+# Ready when both ports accept connections (a busy machine may take a while: up to two minutes).
+ready=""
+for _ in $(seq 1 240); do
+  if "$python" - "$http_port" "$grpc_port" <<'PY' 2>/dev/null; then ready=1; break; fi
 import socket, sys
 for port in sys.argv[1:]:
     socket.create_connection(("127.0.0.1", int(port)), timeout=1).close()
 PY
   if ! kill -0 "$hub_pid" 2>/dev/null; then
-    echo "sdk-tests: the hub exited:" >&2; cat "$data/hub.log" >&2; hub_pid=""; exit 1
+    break
   fi
   sleep 0.5
 done
+if [ -z "$ready" ]; then
+  cat "$data/hub.log" >&2
+  fail "the hub did not start (its log is above)"
+fi
 
 export HASHHUB_ADDRESS="127.0.0.1:$grpc_port"
 export HASHHUB_TOKEN_URL="http://127.0.0.1:$http_port/connect/token"

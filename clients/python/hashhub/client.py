@@ -238,8 +238,9 @@ class Subscription:
         self._reconnect = reconnect
         self._lock = threading.Lock()
         self._call = None
-        self._closed = False
+        self._closed = threading.Event()
         self.caught_up = False
+        self.reconnects = 0  # streams reopened after a break
 
     @property
     def cursor(self) -> str:
@@ -247,7 +248,7 @@ class Subscription:
 
     def close(self) -> None:
         with self._lock:
-            self._closed = True
+            self._closed.set()
             if self._call is not None:
                 self._call.cancel()
 
@@ -258,15 +259,25 @@ class Subscription:
         self.close()
 
     def __iter__(self) -> Iterator[Union[sync_pb2.Change, sync_pb2.CaughtUp]]:
+        try:
+            yield from self._events()
+        finally:
+            # Also when the consumer leaves its loop early: the stream must not stay open on the hub.
+            with self._lock:
+                if self._call is not None:
+                    self._call.cancel()
+
+    def _events(self) -> Iterator[Union[sync_pb2.Change, sync_pb2.CaughtUp]]:
         attempt = 0
         refreshed = False
         while True:
             with self._lock:
-                if self._closed:
+                if self._closed.is_set():
                     return
                 request = sync_pb2.SubscribeRequest(cursor=self._cursor, signal_types=self._signal_types)
                 self._call = self._client._sync.Subscribe(request)
                 call = self._call
+            error = None
             try:
                 for response in call:
                     attempt = 0
@@ -278,9 +289,9 @@ class Subscription:
                         self._cursor = response.caught_up.cursor
                         self.caught_up = True
                         yield response.caught_up
-                error = None  # the hub ended the stream (it is shutting down): resume elsewhere or later
+                # The hub ended the stream (it is shutting down): resume later or on another node.
             except grpc.RpcError as e:
-                if self._closed:
+                if self._closed.is_set():
                     return
                 error = HubError.from_rpc_error(e)
                 if error.code == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
@@ -289,11 +300,14 @@ class Subscription:
                     continue
                 if not self._reconnect or error.code not in _TRANSIENT + (grpc.StatusCode.INTERNAL,):
                     raise error from e
-            if self._closed:
+            if self._closed.is_set():
                 return
             if not self._reconnect:
                 if error is not None:
                     raise error
                 return
-            time.sleep(error.retry_after if error is not None and error.retry_after is not None else _backoff(attempt))
+            # Wait before reconnecting; close() cuts the wait short.
+            self._closed.wait(error.retry_after if error is not None and error.retry_after is not None
+                              else _backoff(attempt))
             attempt = min(attempt + 1, 10)
+            self.reconnects += 1

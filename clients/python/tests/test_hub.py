@@ -6,6 +6,7 @@ import pathlib
 import queue
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +42,62 @@ def _flip_bits(hex_value: str, bits) -> str:
     for bit in bits:
         number ^= 1 << bit
     return f"{number:064x}"
+
+
+class _CuttableProxy:
+    """A loopback TCP proxy to the hub whose connections the test can cut, as a hub restart or a network
+    failure would: the listening port stays, so the client can reconnect through it."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self._target = (host, int(port))
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self._sockets = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        for s in (source, target):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self._server.close()
+        self.cut()
 
 
 def _sync_to_end(client: HubClient, cursor: str = "", page_size: int = 0):
@@ -174,6 +231,44 @@ class HubTests(unittest.TestCase):
         finally:
             timer.cancel()
             resumed.close()
+
+    def test_subscribe_connection_cut_reconnects_and_resumes_without_loss_or_duplicates(self):
+        proxy = _CuttableProxy(_env("HASHHUB_ADDRESS"))
+        b = HubClient(proxy.address, _env("HASHHUB_TOKEN_URL"), _env("HASHHUB_B_CLIENT_ID"),
+                      _env("HASHHUB_B_CLIENT_SECRET"))
+        _, cursor, _ = _sync_to_end(b)
+        events: "queue.Queue" = queue.Queue()
+        subscription = b.subscribe(cursor)
+
+        def pump():
+            try:
+                for event in subscription:
+                    events.put(event)
+            except Exception as e:
+                events.put(e)
+            events.put(None)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        timer = threading.Timer(WAIT, subscription.close)
+        timer.start()
+        try:
+            self._wait_for(events, lambda e: isinstance(e, hashhub.CaughtUp))
+            before = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
+            self._wait_for(events, lambda e: isinstance(e, hashhub.Change) and e.signal.id == before.signal_id)
+            proxy.cut()  # the stream breaks; the subscription reconnects from its last cursor
+            during = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
+            seen = []
+            self._wait_for(events, lambda e: isinstance(e, hashhub.Change) and (seen.append(e.signal.id) or
+                                                                                 e.signal.id == during.signal_id))
+            self.assertGreaterEqual(subscription.reconnects, 1)
+            self.assertNotIn(before.signal_id, seen)  # nothing delivered twice across the reconnect
+        finally:
+            timer.cancel()
+            subscription.close()
+            reader.join(WAIT)
+            b.close()
+            proxy.close()
 
     def _wait_for(self, events: "queue.Queue", predicate):
         while True:

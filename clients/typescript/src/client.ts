@@ -301,6 +301,8 @@ export class HubClient {
 export class Subscription implements AsyncIterable<SubscriptionEvent> {
   /** Whether the catch-up is done and changes now arrive live. */
   caughtUp = false;
+  /** Streams reopened after a break. */
+  reconnects = 0;
   private current: string;
   private closed = false;
   private call?: grpc.ClientReadableStream<SubscribeResponse__Output>;
@@ -379,6 +381,7 @@ export class Subscription implements AsyncIterable<SubscriptionEvent> {
         const waitMs = error?.retryAfter !== undefined ? error.retryAfter * 1000 : backoffMs(attempt);
         await sleep(waitMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
         attempt = Math.min(attempt + 1, 10);
+        this.reconnects += 1;
       }
     } finally {
       // Also when the consumer leaves its loop early: the stream must not stay open on the hub.

@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -55,6 +56,41 @@ function flipBits(value: string, bits: number[]): string {
     n ^= 1n << BigInt(bit);
   }
   return n.toString(16).padStart(64, '0');
+}
+
+/**
+ * A loopback TCP proxy to the hub whose connections the test can cut, as a hub restart or a network failure
+ * would: the listening port stays, so the client can reconnect through it.
+ */
+async function cuttableProxy(target: string) {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, host);
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from);
+      from.pipe(to);
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const socket of sockets) {
+      socket.destroy();
+    }
+  };
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut,
+    close: () => {
+      server.close();
+      cut();
+    },
+  };
 }
 
 async function syncToEnd(client: HubClient, cursor = '', pageSize = 0) {
@@ -212,6 +248,43 @@ describe('HubClient against a real hub', () => {
     } finally {
       clearTimeout(resumeTimer);
       resumed.close();
+    }
+  });
+
+  it('subscribe_connectionCut_reconnectsAndResumesWithoutLossOrDuplicates', async () => {
+    const proxy = await cuttableProxy(env('HASHHUB_ADDRESS'));
+    const client = new HubClient({
+      address: proxy.address,
+      tokenUrl: env('HASHHUB_TOKEN_URL'),
+      clientId: env('HASHHUB_B_CLIENT_ID'),
+      clientSecret: env('HASHHUB_B_CLIENT_SECRET'),
+    });
+    const { cursor } = await syncToEnd(client);
+    const subscription = client.subscribe(cursor);
+    const timer = setTimeout(() => subscription.close(), WAIT_MS);
+    const events = subscription[Symbol.asyncIterator]();
+    try {
+      await waitFor(events, (e) => e.kind === 'caughtUp');
+      const [before] = await contribute(md5(hex(16)));
+      await waitFor(events, (e) => e.kind === 'change' && e.change.signal!.id === before.signalId);
+      proxy.cut(); // the stream breaks; the subscription reconnects from its last cursor
+      const [during] = await contribute(md5(hex(16)));
+      const seen: string[] = [];
+      await waitFor(events, (e) => {
+        if (e.kind !== 'change') {
+          return false;
+        }
+        seen.push(e.change.signal!.id);
+        return e.change.signal!.id === during.signalId;
+      });
+      assert.ok(subscription.reconnects >= 1, 'the stream was reopened');
+      assert.ok(!seen.includes(before.signalId), 'nothing delivered twice across the reconnect');
+    } finally {
+      clearTimeout(timer);
+      subscription.close();
+      await events.return?.(undefined);
+      client.close();
+      proxy.close();
     }
   });
 
