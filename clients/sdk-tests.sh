@@ -108,7 +108,7 @@ rm -f "$log"
 
 if [ "$py_status" -ne 0 ] || [ "$ts_status" -ne 0 ]; then
   status=1
-  echo "--- hub log ---" >&2; tail -50 "$data/hub.log" >&2
+  if [ -s "$data/hub.log" ]; then echo "--- hub log ---" >&2; tail -50 "$data/hub.log" >&2; fi
 fi
 echo "python: $py_passed passed, $py_bad failed"
 echo "typescript: $ts_passed passed, $ts_failed failed"

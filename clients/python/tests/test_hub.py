@@ -259,8 +259,14 @@ class HubTests(unittest.TestCase):
             proxy.cut()  # the stream breaks; the subscription reconnects from its last cursor
             during = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
             seen = []
-            self._wait_for(events, lambda e: isinstance(e, hashhub.Change) and (seen.append(e.signal.id) or
-                                                                                 e.signal.id == during.signal_id))
+
+            def is_during(event):
+                if not isinstance(event, hashhub.Change):
+                    return False
+                seen.append(event.signal.id)
+                return event.signal.id == during.signal_id
+
+            self._wait_for(events, is_during)
             self.assertGreaterEqual(subscription.reconnects, 1)
             self.assertNotIn(before.signal_id, seen)  # nothing delivered twice across the reconnect
         finally:
@@ -325,6 +331,16 @@ class HubTests(unittest.TestCase):
         with self.assertRaises(hashhub.HubError) as raised:
             self.b.retract(result.contribution_id)
         self.assertEqual(raised.exception.code, grpc.StatusCode.PERMISSION_DENIED)
+
+    def test_update_labels_then_get_signal_by_value_shows_new_labels(self):
+        value = secrets.token_hex(16)
+        result = self._takedown(hashhub.md5(value))[0]
+        contribution = self.a.update_labels(result.contribution_id, ["behavior:glorification"])
+        self.assertEqual(list(contribution.labels), ["behavior:glorification"])
+        record = self.b.get_signal(signal=hashhub.md5(value))
+        self.assertEqual(record.id, result.signal_id)
+        self.assertEqual(list(record.labels), ["behavior:glorification"])
+        self.assertEqual(self.b.get_signal(signal_id=result.signal_id).signal.value, value)
 
     def test_readme_snippet_runs_against_hub(self):
         readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"

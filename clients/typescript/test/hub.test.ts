@@ -334,6 +334,17 @@ describe('HubClient against a real hub', () => {
     await assert.rejects(b.retract(result.contributionId), (e: unknown) => e instanceof HubError && e.code === GrpcStatus.PERMISSION_DENIED);
   });
 
+  it('updateLabels_thenGetSignalByValue_showsNewLabels', async () => {
+    const value = hex(16);
+    const [result] = await contribute(md5(value));
+    const contribution = await a.updateLabels(result.contributionId, ['behavior:glorification']);
+    assert.deepEqual(contribution.labels, ['behavior:glorification']);
+    const record = await b.getSignal({ signal: md5(value) });
+    assert.equal(record.id, result.signalId);
+    assert.deepEqual(record.labels, ['behavior:glorification']);
+    assert.equal((await b.getSignal({ signalId: result.signalId })).signal!.value, value);
+  });
+
   it('readme_snippet_typeChecksAndRunsAgainstHub', async () => {
     const packageRoot = path.resolve(__dirname, '..', '..');
     const readme = fs.readFileSync(path.join(packageRoot, 'README.md'), 'utf8');
