@@ -23,6 +23,7 @@ public abstract class HubDbContext(DbContextOptions options) : DbContext(options
     public DbSet<SharingGroupMember> SharingGroupMembers => Set<SharingGroupMember>();
     public DbSet<ContributionGroup> ContributionGroups => Set<ContributionGroup>();
     public DbSet<UsedClientAssertion> UsedClientAssertions => Set<UsedClientAssertion>();
+    public DbSet<MatchOutcomeEntity> MatchOutcomes => Set<MatchOutcomeEntity>();
 
     /// <summary>Which database engine this context talks to.</summary>
     public abstract StorageProvider Provider { get; }

@@ -125,6 +125,7 @@ internal sealed class HubClient(GrpcChannel channel, CallInvoker invoker) : IDis
     public Proto.Applications.ApplicationsClient Applications { get; } = new(invoker);
     public Proto.SharingGroups.SharingGroupsClient SharingGroups { get; } = new(invoker);
     public Proto.Probation.ProbationClient Probation { get; } = new(invoker);
+    public Proto.Matching.MatchingClient Matching { get; } = new(invoker);
     public CallInvoker Invoker => invoker;
 
     public void Dispose() => channel.Dispose();

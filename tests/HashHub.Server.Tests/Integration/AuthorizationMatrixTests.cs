@@ -22,6 +22,7 @@ public sealed class AuthorizationMatrixTests
     private const StatusCode D = StatusCode.PermissionDenied;
     private const StatusCode N = StatusCode.NotFound;
     private const StatusCode K = StatusCode.OK;
+    private const StatusCode I = StatusCode.InvalidArgument;
 
     // "applicant": an organisation that applied and holds no credentials yet (its calls carry no token).
     // "outsider": a read-write member outside the sharing group the others share with: authorised like any member,
@@ -57,6 +58,8 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Probation/ReleaseContributions"] = (c => c.Probation.ReleaseContributionsAsync(new Proto.DecideHeldContributionsRequest { ContributionIds = { "987654321" } }).ResponseAsync, [U, U, D, D, D, D, D, N]),
         ["hashhub.v1.Probation/RejectContributions"] = (c => c.Probation.RejectContributionsAsync(new Proto.DecideHeldContributionsRequest { ContributionIds = { "987654321" }, Reason = "test" }).ResponseAsync, [U, U, D, D, D, D, D, N]),
         ["hashhub.v1.Members/RevokeCredential"] = (c => c.Members.RevokeCredentialAsync(new Proto.RevokeCredentialRequest { ClientId = "hh_none" }).ResponseAsync, [U, U, D, D, D, D, D, N]),
+        ["hashhub.v1.Matching/Match"] = (c => c.Matching.MatchAsync(new Proto.MatchRequest { Signals = { RandomMd5() } }).ResponseAsync, [U, U, D, K, D, K, K, K]),
+        ["hashhub.v1.Matching/ReportOutcomes"] = (c => c.Matching.ReportOutcomesAsync(new Proto.ReportOutcomesRequest { IdempotencyKey = Guid.NewGuid().ToString("N"), Reports = { new Proto.OutcomeReport { SignalId = "987654321", Outcome = Proto.MatchOutcome.Matched } } }).ResponseAsync, [U, U, D, D, D, I, I, I]),
     };
 
     private HubFactory _hub = null!;
@@ -106,7 +109,7 @@ public sealed class AuthorizationMatrixTests
     {
         var files = new[]
         {
-            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor, Proto.ApplicationsReflection.Descriptor,
+            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor, Proto.ApplicationsReflection.Descriptor, Proto.MatchingReflection.Descriptor,
             Proto.SharingReflection.Descriptor, Proto.ProbationReflection.Descriptor,
         };
         var assemblyFiles = typeof(Proto.Contributions).Assembly.GetTypes()

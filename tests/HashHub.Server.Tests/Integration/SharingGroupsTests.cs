@@ -121,6 +121,26 @@ public sealed class SharingGroupsTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task MatchAndReportOutcomes_GroupOnlySignal_OutsiderGetsNoMatchAndNoSuchSignal()
+    {
+        var signal = RandomMd5();
+        var result = await _a.Contributions.SubmitContributionsAsync(Batch(InGroup(Item(signal), _group)));
+
+        var insider = await _b.Matching.MatchAsync(new Proto.MatchRequest { Signals = { signal } });
+        var outsider = await _outsider.Matching.MatchAsync(new Proto.MatchRequest { Signals = { signal } });
+        var report = new Proto.ReportOutcomesRequest
+        {
+            IdempotencyKey = Guid.NewGuid().ToString("N"),
+            Reports = { new Proto.OutcomeReport { SignalId = result.Results[0].SignalId, Outcome = Proto.MatchOutcome.Matched } },
+        };
+        var outsiderReport = await ContributionsTests.ViolationsOf(_outsider.Matching.ReportOutcomesAsync(report).ResponseAsync);
+
+        Assert.That(insider.Matches.Single().Signal.Contributions.Single().SharingGroupIds, Is.EqualTo(new[] { _group }));
+        Assert.That(outsider.Matches, Is.Empty);
+        Assert.That(outsiderReport.Single().Field, Is.EqualTo("reports[0].signal_id"), "as for a signal that does not exist");
+    }
+
+    [Test]
     public async Task Retract_GroupOnlySignal_OutsiderNeverHearsOfIt()
     {
         var signal = RandomMd5();
