@@ -5,22 +5,32 @@ using HashHub.Server.Errors;
 using HashHub.Server.Storage;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 using Proto = HashHub.Protos.V1;
 
 namespace HashHub.Server.Membership;
 
 [Authorize(Policy = HubPolicies.Admin)]
-internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration admin) : Proto.Members.MembersBase
+internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration admin, IOpenIddictApplicationManager applications) : Proto.Members.MembersBase
 {
     private const int MaxReason = 2000;
 
     public override async Task<Proto.ListMembersResponse> ListMembers(Proto.ListMembersRequest request, ServerCallContext context)
     {
+        var ct = context.CancellationToken;
+        var members = await db.Members.AsNoTracking().OrderBy(m => m.CreatedAt).ThenBy(m => m.Name).ToListAsync(ct);
+        var groups = (await db.SharingGroupMembers.AsNoTracking().ToListAsync(ct)).ToLookup(g => g.MemberId, g => g.GroupId);
+        var clients = (await db.MemberClients.AsNoTracking().OrderBy(c => c.CreatedAt).ToListAsync(ct)).ToLookup(c => c.MemberId);
+        var counts = await db.Contributions.AsNoTracking().GroupBy(c => c.MemberId).Select(g => new { g.Key, Count = g.LongCount() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         var response = new Proto.ListMembersResponse();
-        foreach (var m in await admin.ListAsync(memberId: null, context.CancellationToken))
+        foreach (var m in members)
         {
-            var info = ToProto(m.Member, m.ContributionCount);
-            info.Credentials.AddRange(m.Credentials.Select(c => ToProto(c.Client, c.Scopes)));
+            var info = ToProto(m, counts.GetValueOrDefault(m.Id), groups[m.Id]);
+            foreach (var c in clients[m.Id])
+            {
+                info.Credentials.Add(await ToProtoAsync(c, ct));
+            }
             response.Members.Add(info);
         }
         return response;
@@ -41,7 +51,7 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         }
         Act(context);
         var member = await admin.SetStatusAsync(Required(request.MemberId, "member_id"), status, request.Reason, context.CancellationToken);
-        return ToProto(member, await db.Contributions.LongCountAsync(c => c.MemberId == member.Id, context.CancellationToken));
+        return await ToProtoAsync(db, member, context.CancellationToken);
     }
 
     public override async Task<Proto.IssueCredentialResponse> IssueCredential(Proto.IssueCredentialRequest request, ServerCallContext context)
@@ -53,9 +63,10 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
                 throw new RequestValidationException($"scopes[{i}]", $"must be one of {string.Join(", ", HubScopes.All)}");
             }
         }
+        var publicKey = string.IsNullOrWhiteSpace(request.PublicKey) ? null : ClientKeys.Parse(request.PublicKey, "public_key");
         Act(context);
         var scopes = request.Scopes.Count == 0 ? HubScopes.All : request.Scopes.Distinct().ToArray();
-        var issued = await admin.IssueCredentialAsync(Required(request.MemberId, "member_id"), scopes, context.CancellationToken);
+        var issued = await admin.IssueCredentialAsync(Required(request.MemberId, "member_id"), scopes, context.CancellationToken, publicKey);
         var client = await db.MemberClients.AsNoTracking().SingleAsync(c => c.ClientId == issued.ClientId, context.CancellationToken);
         return new Proto.IssueCredentialResponse
         {
@@ -83,8 +94,9 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         {
             throw new RequestValidationException("grace_period", "must be between 0 and 30 days");
         }
+        var publicKey = string.IsNullOrWhiteSpace(request.PublicKey) ? null : ClientKeys.Parse(request.PublicKey, "public_key");
         Act(context);
-        var issued = await admin.RotateCredentialAsync(Required(request.ClientId, "client_id"), grace, context.CancellationToken);
+        var issued = await admin.RotateCredentialAsync(Required(request.ClientId, "client_id"), grace, context.CancellationToken, publicKey);
         var client = await db.MemberClients.AsNoTracking().SingleAsync(c => c.ClientId == issued.ClientId, context.CancellationToken);
         return new Proto.IssueCredentialResponse
         {
@@ -104,27 +116,42 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
     private static string Required(string value, string field) =>
         string.IsNullOrEmpty(value) ? throw new RequestValidationException(field, "is required") : value;
 
-    private static Proto.MemberInfo ToProto(Member m, long contributions) => new()
+    internal static async Task<Proto.MemberInfo> ToProtoAsync(HubDbContext db, Member member, CancellationToken ct) => ToProto(
+        member,
+        await db.Contributions.LongCountAsync(c => c.MemberId == member.Id, ct),
+        await db.SharingGroupMembers.Where(g => g.MemberId == member.Id).Select(g => g.GroupId).ToListAsync(ct));
+
+    private static Proto.MemberInfo ToProto(Member m, long contributions, IEnumerable<string> groups)
     {
-        Id = m.Id,
-        Name = m.Name,
-        Status = Contributions.ProtoMapper.ToProto(m.Status),
-        IsAdmin = m.IsAdmin,
-        CreatedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
-        ContributionCount = contributions,
-    };
+        var info = new Proto.MemberInfo
+        {
+            Id = m.Id,
+            Name = m.Name,
+            Status = Contributions.ProtoMapper.ToProto(m.Status),
+            IsAdmin = m.IsAdmin,
+            CreatedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
+            ContributionCount = contributions,
+            OnProbation = m.OnProbation,
+        };
+        info.SharingGroupIds.AddRange(groups.Order(StringComparer.Ordinal));
+        return info;
+    }
 
-    private async Task<Proto.CredentialInfo> ToProtoAsync(MemberClient c, CancellationToken ct) =>
-        ToProto(c, await admin.ScopesOfAsync(c.ClientId, ct) ?? []);
-
-    private static Proto.CredentialInfo ToProto(MemberClient c, IReadOnlyList<string> scopes)
+    private async Task<Proto.CredentialInfo> ToProtoAsync(MemberClient c, CancellationToken ct)
     {
         var info = new Proto.CredentialInfo { ClientId = c.ClientId, CreatedAt = Timestamp.FromDateTimeOffset(c.CreatedAt) };
         if (c.RevokedAt is { } revoked)
         {
             info.RevokedAt = Timestamp.FromDateTimeOffset(revoked);
         }
-        info.Scopes.AddRange(scopes);
+        var application = await applications.FindByClientIdAsync(c.ClientId, ct);
+        if (application is not null)
+        {
+            info.AuthenticationMethod = await applications.GetJsonWebKeySetAsync(application, ct) is { Keys.Count: > 0 } ? ClientKeys.PrivateKeyJwtMethod : ClientKeys.SecretMethod;
+            info.Scopes.AddRange((await applications.GetPermissionsAsync(application, ct))
+                .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                .Select(p => p[Permissions.Prefixes.Scope.Length..]));
+        }
         return info;
     }
 }

@@ -22,6 +22,10 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     public DbSet<HubSetting> Settings => Set<HubSetting>();
     public DbSet<AuditEntryEntity> AuditLog => Set<AuditEntryEntity>();
     public DbSet<MembershipApplicationEntity> Applications => Set<MembershipApplicationEntity>();
+    public DbSet<SharingGroupEntity> SharingGroups => Set<SharingGroupEntity>();
+    public DbSet<SharingGroupMember> SharingGroupMembers => Set<SharingGroupMember>();
+    public DbSet<ContributionGroup> ContributionGroups => Set<ContributionGroup>();
+    public DbSet<UsedClientAssertion> UsedClientAssertions => Set<UsedClientAssertion>();
     public DbSet<MatchOutcomeEntity> MatchOutcomes => Set<MatchOutcomeEntity>();
 
     /// <summary>Which database engine this context talks to.</summary>
