@@ -14,7 +14,7 @@ namespace HashHub.Client.Matching;
 /// var policy = new MatchPolicy
 /// {
 ///     BlockConfidence = 0.7,
-///     LabelActions = new Dictionary&lt;string, MatchAction&gt; { ["behavior:imminent-threat"] = MatchAction.Block },
+///     LabelActions = new Dictionary&lt;string, MatchAction&gt; { ["behavior:imminent_threat"] = MatchAction.Block },
 /// };
 /// </code>
 /// </example>
