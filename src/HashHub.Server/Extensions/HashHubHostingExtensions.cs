@@ -1,6 +1,7 @@
 using HashHub.Server.Auth;
 using HashHub.Server.Contributions;
 using HashHub.Server.Errors;
+using HashHub.Server.Matching;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
@@ -69,6 +70,7 @@ internal static class HashHubHostingExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(HubPolicies.Read, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Read, AdminOnly: false)))
             .AddPolicy(HubPolicies.Write, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Write, AdminOnly: false)))
+            .AddPolicy(HubPolicies.Feedback, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Feedback, AdminOnly: false)))
             .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: true)));
         builder.Services.AddScoped<MemberAdministration>();
         return builder;
@@ -89,6 +91,10 @@ internal static class HashHubHostingExtensions
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
         builder.Services.AddScoped<ContributionService>();
         builder.Services.AddSingleton<MemberDirectory>();
+        builder.Services.AddSingleton<HubMatchIndex>();
+        builder.Services.AddHostedService<MatchIndexFeeder>();
+        builder.Services.AddScoped<MatchService>();
+        builder.Services.AddScoped<OutcomeService>();
         return builder;
     }
 
@@ -105,6 +111,7 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcService<MembersGrpcService>();
         app.MapGrpcService<ApplicationsGrpcService>();
+        app.MapGrpcService<MatchingGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGet("/", () => "HashHub: a gRPC hub for sharing hashes of terrorist and violent extremist content. See the README.").AllowAnonymous();
