@@ -10,6 +10,8 @@ using HashHub.Client.Sync;
 using HashHub.Core.Signals;
 using HashHub.Protos.V1;
 using Microsoft.Extensions.Logging;
+using Outcome = HashHub.Client.Matching.MatchOutcome;
+using Proto = HashHub.Protos.V1;
 
 namespace HashHub.Client;
 
@@ -37,6 +39,7 @@ public sealed partial class HashHubClient : IAsyncDisposable
     private readonly TokenSource _tokens;
     private readonly HubCallInterceptor _interceptor;
     private readonly Contributions.ContributionsClient _contributions;
+    private readonly Proto.Matching.MatchingClient _matching;
     private readonly LocalStore? _store;
     private readonly LocalIndex _index = new();
     private readonly SyncEngine? _sync;
@@ -65,6 +68,7 @@ public sealed partial class HashHubClient : IAsyncDisposable
         var invoker = _channel.Intercept(_interceptor);
         Invoker = invoker;
         _contributions = new Contributions.ContributionsClient(invoker);
+        _matching = new Proto.Matching.MatchingClient(invoker);
         _store = store;
         if (store is not null)
         {
@@ -131,25 +135,56 @@ public sealed partial class HashHubClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Hashes an image file locally (PDQ with its eight rotations and flips, MD5, SHA-256) and matches it against the
-    /// local index. A file that is not a decodable image is matched by its exact hashes only.
+    /// Hashes an image file locally (PDQ with its eight rotations and flips, MD5, SHA-256) and matches the hashes
+    /// against the local index, or on the hub with <see cref="HubClientOptions.MatchOnHub"/>. A file that is not a
+    /// decodable image is matched by its exact hashes only. The content never leaves the member.
     /// </summary>
-    /// <exception cref="InvalidOperationException">When no store is configured.</exception>
+    /// <exception cref="InvalidOperationException">When matching locally and no store is configured.</exception>
     /// <exception cref="FileNotFoundException">When the file does not exist.</exception>
+    /// <exception cref="RpcException">Hub-side matching only: when the hub cannot be reached after the retries.</exception>
     public async Task<MatchResult> MatchAsync(string imagePath, CancellationToken cancellationToken = default)
     {
-        RequireStore();
+        RequireMatcher();
         var hashes = await ContentHasher.HashFileAsync(imagePath, cancellationToken).ConfigureAwait(false);
-        return MatchLocally(hashes);
+        return await MatchAsync(hashes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>As <see cref="MatchAsync(string, CancellationToken)"/>, for content in a stream (read from its current position; not disposed).</summary>
-    /// <exception cref="InvalidOperationException">When no store is configured.</exception>
+    /// <exception cref="InvalidOperationException">When matching locally and no store is configured.</exception>
     public async Task<MatchResult> MatchAsync(Stream content, CancellationToken cancellationToken = default)
     {
-        RequireStore();
+        RequireMatcher();
         var hashes = await ContentHasher.HashStreamAsync(content, "stream", cancellationToken).ConfigureAwait(false);
-        return MatchLocally(hashes);
+        return await MatchAsync(hashes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reports what the member did about a match (matched, actioned, false positive) for the consortium's
+    /// transparency figures. Needs the credential's <c>hashhub.feedback</c> scope. Sent with a fresh idempotency key,
+    /// so a retry after a lost answer counts once.
+    /// </summary>
+    /// <param name="signalId">The matched signal (<see cref="HubMatch.SignalId"/>).</param>
+    /// <param name="outcome">What happened.</param>
+    /// <param name="count">How many pieces of content this report stands for (1 to 1,000,000), so busy members can aggregate.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="RpcException">InvalidArgument for an unknown signal id or count; PermissionDenied without the feedback scope.</exception>
+    public async Task ReportOutcomeAsync(string signalId, Outcome outcome, int count = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(signalId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (!Enum.IsDefined(outcome))
+        {
+            throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "unknown outcome");
+        }
+        var request = new ReportOutcomesRequest { IdempotencyKey = "sdk-" + Guid.NewGuid().ToString("N") };
+        request.Reports.Add(new OutcomeReport
+        {
+            SignalId = signalId,
+            Outcome = (Proto.MatchOutcome)(int)outcome,
+            Count = count,
+            ObservedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(_options.TimeProvider.GetUtcNow()),
+        });
+        await _matching.ReportOutcomesAsync(request, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -275,6 +310,38 @@ public sealed partial class HashHubClient : IAsyncDisposable
         }
     }
 
+    private async Task<MatchResult> MatchAsync(LocalHashes hashes, CancellationToken cancellationToken) =>
+        _options.MatchOnHub ? await MatchOnHubAsync(hashes, cancellationToken).ConfigureAwait(false) : MatchLocally(hashes);
+
+    /// <summary>Sends only the hashes: the eight PDQ variants (so a rotated or mirrored copy matches), MD5 and SHA-256.</summary>
+    private async Task<MatchResult> MatchOnHubAsync(LocalHashes hashes, CancellationToken cancellationToken)
+    {
+        var request = new MatchRequest();
+        var types = new List<string>();
+        if (hashes.Pdq is not null)
+        {
+            foreach (var variant in hashes.Pdq.All.Select(h => h.ToHex()).Distinct(StringComparer.Ordinal))
+            {
+                request.Signals.Add(new Proto.Signal { Type = Proto.SignalType.Pdq, Value = variant });
+                types.Add("pdq");
+            }
+            if (_options.PdqMatchRadius != PdqSignalType.DefaultThreshold)
+            {
+                request.MaxDistance = _options.PdqMatchRadius;
+            }
+        }
+        request.Signals.Add(new Proto.Signal { Type = Proto.SignalType.Md5, Value = hashes.Exact.Md5 });
+        types.Add("md5");
+        request.Signals.Add(new Proto.Signal { Type = Proto.SignalType.Sha256, Value = hashes.Exact.Sha256 });
+        types.Add("sha256");
+        var response = await _matching.MatchAsync(request, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
+        var matches = response.Matches
+            .Where(m => m.Signal is { Status: SignalStatus.Active })
+            .Select(m => ToMatch(m.Signal, types[m.QueryIndex], m.Distance, m.Confidence))
+            .ToList();
+        return Result(hashes.ToPublic(), matches);
+    }
+
     private MatchResult MatchLocally(LocalHashes hashes)
     {
         var hits = new Dictionary<int, (string Type, int Distance)>();
@@ -299,13 +366,13 @@ public sealed partial class HashHubClient : IAsyncDisposable
             // A retraction committed between the index lookup and this read: the signal no longer matches.
             if (records.TryGetValue(id, out var stored) && stored.Active)
             {
-                matches.Add(ToMatch(stored.Record, type, distance));
+                matches.Add(ToMatch(stored.Record, type, distance, hubConfidence: null));
             }
         }
         return Result(hashes.ToPublic(), matches);
     }
 
-    private HubMatch ToMatch(SignalRecord record, string type, int distance)
+    private HubMatch ToMatch(SignalRecord record, string type, int distance, double? hubConfidence)
     {
         var contributors = record.Contributions
             .Where(c => c.Status == ContributionStatus.Active)
@@ -317,7 +384,8 @@ public sealed partial class HashHubClient : IAsyncDisposable
                 c.Provenance?.ContributedAt?.ToDateTimeOffset() ?? default))
             .ToList();
         var vouching = contributors.Where(c => c.InGoodStanding).Select(c => c.MemberId).Distinct(StringComparer.Ordinal).Count();
-        var confidence = MatchConfidence.Compute(vouching, type, distance);
+        // The hub computes the same formula; its own answer is used for hub-side matches.
+        var confidence = hubConfidence ?? Core.Matching.MatchConfidence.Compute(SignalTypes.Find(type)!, distance, vouching);
         var labels = record.Labels.ToList();
         return new HubMatch(
             record.Id, type, record.Signal.Value, distance, labels, contributors, confidence,
@@ -334,6 +402,14 @@ public sealed partial class HashHubClient : IAsyncDisposable
 
     private LocalStore RequireStore() =>
         _store ?? throw new InvalidOperationException("This client has no local store: set HubClientOptions.StorePath to sync and match locally.");
+
+    private void RequireMatcher()
+    {
+        if (!_options.MatchOnHub)
+        {
+            RequireStore();
+        }
+    }
 
     private SyncEngine RequireSync()
     {

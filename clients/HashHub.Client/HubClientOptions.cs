@@ -42,8 +42,15 @@ public sealed class HubClientOptions
     /// </summary>
     public string? StorePath { get; set; }
 
-    /// <summary>PDQ match radius (Hamming distance, inclusive) for local matching: 0-128, default 31 (the hub's default).</summary>
+    /// <summary>PDQ match radius (Hamming distance, inclusive): 0-63, default 31 (the hub's default).</summary>
     public int PdqMatchRadius { get; set; } = 31;
+
+    /// <summary>
+    /// Match on the hub (its <c>Matching/Match</c> RPC) instead of against a local index: for small members that do
+    /// not keep the list. Content is still hashed locally; only the hashes are sent. Default false. Hub-side matching
+    /// is rate limited by the hub (20 calls a second by default); a member with more traffic syncs and matches locally.
+    /// </summary>
+    public bool MatchOnHub { get; set; }
 
     /// <summary>The member's policy that turns matches into actions. Default <see cref="MatchPolicy.Default"/>.</summary>
     public MatchPolicy Policy { get; set; } = MatchPolicy.Default;
@@ -88,9 +95,9 @@ public sealed class HubClientOptions
         {
             errors.Add("StorePath must be a file path or null");
         }
-        if (PdqMatchRadius is < 0 or > 128)
+        if (PdqMatchRadius is < 0 or > 63)
         {
-            errors.Add($"PdqMatchRadius must be 0-128 (is {PdqMatchRadius})");
+            errors.Add($"PdqMatchRadius must be 0-63 (is {PdqMatchRadius})");
         }
         if (SyncPageSize is < 1 or > 5_000)
         {

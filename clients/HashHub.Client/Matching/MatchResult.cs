@@ -41,7 +41,12 @@ public sealed record Contributor(string MemberId, string MemberName, IReadOnlyLi
 /// <param name="Distance">The distance to the upload's hash: Hamming distance for PDQ (the smallest over the eight rotations and flips), 0 for exact types.</param>
 /// <param name="Labels">The union of the labels of the active contributions.</param>
 /// <param name="Contributors">The members whose active contributions hold the signal.</param>
-/// <param name="Confidence">0-1; see <see cref="MatchConfidence"/>.</param>
+/// <param name="Confidence">
+/// 0-1: closeness x corroboration, the formula the hub's own Match uses (<see cref="Core.Matching.MatchConfidence"/>).
+/// Closeness is 1 for an exact match and 1 - distance / 64 for PDQ (0.52 at the default radius of 31); corroboration is
+/// 1 - 0.5^n for n distinct members in good standing with an active contribution (one member 0.5, two 0.75, three
+/// 0.875): several platforms taking down the same content independently is the strongest evidence there is.
+/// </param>
 /// <param name="Status">Whether members in good standing vouch for it.</param>
 /// <param name="Action">What the member's policy says for this match alone.</param>
 public sealed record HubMatch(
@@ -72,30 +77,15 @@ public sealed record MatchResult(ContentHashes Hashes, IReadOnlyList<HubMatch> M
     public bool IsMatch => Matches.Count > 0;
 }
 
-/// <summary>
-/// How sure a match is, from 0 to 1: <c>agreement x similarity</c>, rounded to three decimals.
-/// <list type="bullet">
-/// <item><b>agreement</b> = 1 - 0.5^n, where n is the number of distinct members in good standing with an active
-/// contribution: one member 0.5, two 0.75, three 0.875. Several platforms taking down the same content independently is
-/// the strongest evidence the consortium has; suspended or revoked members do not count.</item>
-/// <item><b>similarity</b> = 1 for exact types (md5, sha256, url); for PDQ, 1 - distance / 64, so an identical hash is
-/// 1, 16 bits apart 0.75, and 31 (the default radius) 0.52.</item>
-/// </list>
-/// </summary>
-public static class MatchConfidence
+/// <summary>What a member did about a match, reported to the hub for the consortium's transparency figures.</summary>
+public enum MatchOutcome
 {
-    /// <summary>Computes the confidence of a match.</summary>
-    /// <param name="membersInGoodStanding">Distinct members in good standing with an active contribution.</param>
-    /// <param name="signalType">The matched signal's type.</param>
-    /// <param name="distance">The distance of the match.</param>
-    public static double Compute(int membersInGoodStanding, string signalType, int distance)
-    {
-        if (membersInGoodStanding <= 0)
-        {
-            return 0;
-        }
-        var agreement = 1 - Math.Pow(0.5, membersInGoodStanding);
-        var similarity = signalType == "pdq" ? Math.Max(0, 1 - (distance / 64.0)) : 1;
-        return Math.Round(agreement * similarity, 3);
-    }
+    /// <summary>The member's content matched the signal.</summary>
+    Matched = 1,
+
+    /// <summary>The member acted on the matching content (removed it, blocked the upload).</summary>
+    Actioned = 2,
+
+    /// <summary>On review, the content was not what the signal's labels say.</summary>
+    FalsePositive = 3,
 }

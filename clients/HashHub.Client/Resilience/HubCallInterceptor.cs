@@ -23,7 +23,8 @@ internal sealed partial class HubCallInterceptor : Interceptor
     /// <summary>
     /// Methods that may be sent again after an attempt whose fate is unknown (Unavailable or DeadlineExceeded after
     /// the request left). Reads are safe; SubmitContributions carries an idempotency key, so the hub answers a resent
-    /// batch with the first answer; retracting twice is a no-op; a relabel sets the complete label set.
+    /// batch with the first answer (ReportOutcomes likewise); retracting twice is a no-op; a relabel sets the complete
+    /// label set.
     /// </summary>
     private static readonly HashSet<string> SafeToResend = new(StringComparer.Ordinal)
     {
@@ -33,6 +34,9 @@ internal sealed partial class HubCallInterceptor : Interceptor
         "/hashhub.v1.Contributions/RetractContribution",
         "/hashhub.v1.Contributions/UpdateContributionLabels",
         "/hashhub.v1.Taxonomy/ListLabels",
+        "/hashhub.v1.Matching/Match",
+        // Carries an idempotency key, like SubmitContributions.
+        "/hashhub.v1.Matching/ReportOutcomes",
     };
 
     private readonly TokenSource _tokens;
