@@ -22,9 +22,11 @@ internal sealed class LocalStore : IDisposable
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
+    private readonly FileStream _ownership;
 
-    private LocalStore(string path)
+    private LocalStore(string path, FileStream ownership)
     {
+        _ownership = ownership;
         Path = System.IO.Path.GetFullPath(path);
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -47,7 +49,19 @@ internal sealed class LocalStore : IDisposable
         {
             Directory.CreateDirectory(directory);
         }
-        var store = new LocalStore(path);
+        // One client owns a store: the match index of a client is fed only by the pages that client applies, so a
+        // second client writing the same file would leave the first one's index behind. The lock is the OS's, so it is
+        // released when the process dies.
+        FileStream ownership;
+        try
+        {
+            ownership = new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"The store '{path}' is open in another HashHub client; a store has one owner at a time.", e);
+        }
+        var store = new LocalStore(path, ownership);
         try
         {
             store._writer.Open();
@@ -127,17 +141,32 @@ internal sealed class LocalStore : IDisposable
     }
 
     /// <summary>
-    /// Applies a page of changes and saves <paramref name="cursor"/> in one transaction, and returns what the match
-    /// index must do once it committed. With <paramref name="reset"/> the store is emptied first, in the same
-    /// transaction (a resync: the old copy stays usable until the new one starts to arrive).
+    /// Applies a page of changes read after <paramref name="fromCursor"/> and saves <paramref name="cursor"/> in one
+    /// transaction, and returns what the match index must do once it committed. With <paramref name="reset"/> the
+    /// store is emptied first, in the same transaction (a resync: the old copy stays usable until the new one starts
+    /// to arrive).
     /// </summary>
-    public List<IndexChange> ApplyPage(IReadOnlyList<Change> changes, string cursor, bool reset, DateTimeOffset now)
+    /// <returns>
+    /// Null, with nothing written, when the store's cursor is no longer <paramref name="fromCursor"/>: another sync of
+    /// this store (live sync running beside a paged one) applied pages meanwhile, and this page must not be applied twice.
+    /// </returns>
+    public List<IndexChange>? ApplyPage(IReadOnlyList<Change> changes, string fromCursor, string cursor, bool reset, DateTimeOffset now)
     {
         var indexChanges = new List<IndexChange>();
-        using var transaction = _writer.BeginTransaction();
+        // BEGIN IMMEDIATE: the write lock is taken before the cursor is compared.
+        using var transaction = _writer.BeginTransaction(deferred: false);
         if (reset)
         {
             Execute(_writer, transaction, "DELETE FROM signals; DELETE FROM meta;");
+        }
+        else
+        {
+            using var current = Command(_writer, transaction, "SELECT value FROM meta WHERE key = $key", "$key", out var key);
+            key.Value = CursorKey;
+            if (((current.ExecuteScalar() as string) ?? string.Empty) != fromCursor)
+            {
+                return null;
+            }
         }
         using var find = Command(_writer, transaction, "SELECT id, active FROM signals WHERE hub_id = $hub_id", "$hub_id", out var findHubId);
         using var insert = _writer.CreateCommand();
@@ -220,6 +249,7 @@ internal sealed class LocalStore : IDisposable
         _writer.Dispose();
         // Pooled reader connections keep the file open; release them so the member can move or delete it.
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+        _ownership.Dispose();
     }
 
     private SqliteConnection OpenReader()
@@ -281,16 +311,5 @@ internal static class SignalTypeNames
         SignalType.Photodna => "photodna",
         SignalType.Vpdq => "vpdq",
         _ => "unknown",
-    };
-
-    public static SignalType ToWire(string name) => name switch
-    {
-        "pdq" => SignalType.Pdq,
-        "md5" => SignalType.Md5,
-        "sha256" => SignalType.Sha256,
-        "url" => SignalType.Url,
-        "photodna" => SignalType.Photodna,
-        "vpdq" => SignalType.Vpdq,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown signal type"),
     };
 }

@@ -46,7 +46,12 @@ internal sealed partial class SyncEngine(
                 resynced = reset = bootstrapped = true;
                 continue;
             }
-            await ApplyAsync(page.Changes, page.NextCursor, reset, cancellationToken).ConfigureAwait(false);
+            if (!await ApplyAsync(page.Changes, cursor, page.NextCursor, reset, cancellationToken).ConfigureAwait(false))
+            {
+                // Another sync of this store moved the cursor meanwhile: go on from where it got to.
+                cursor = store.ReadCursor();
+                continue;
+            }
             reset = false;
             applied += page.Changes.Count;
             pages++;
@@ -69,6 +74,7 @@ internal sealed partial class SyncEngine(
         while (!cancellationToken.IsCancellationRequested)
         {
             var cursor = reset ? string.Empty : store.ReadCursor();
+            var from = cursor;
             string? token = null;
             var buffer = new List<Change>();
             try
@@ -88,7 +94,7 @@ internal sealed partial class SyncEngine(
                         buffer.Add(response.Change);
                         if (buffer.Count >= LiveFlushSize)
                         {
-                            await FlushAsync(buffer, buffer[^1].Cursor, reset, onEvent, cancellationToken).ConfigureAwait(false);
+                            from = await FlushAsync(buffer, from, buffer[^1].Cursor, reset, onEvent, cancellationToken).ConfigureAwait(false);
                             reset = false;
                         }
                     }
@@ -96,9 +102,9 @@ internal sealed partial class SyncEngine(
                     {
                         // The hub sends CaughtUp after each burst: the moment to commit it, with the cursor it names.
                         var caughtUp = response.CaughtUp.Cursor;
-                        if (buffer.Count > 0 || reset || caughtUp != store.ReadCursor())
+                        if (buffer.Count > 0 || reset || caughtUp != from)
                         {
-                            await FlushAsync(buffer, caughtUp, reset, onEvent, cancellationToken).ConfigureAwait(false);
+                            from = await FlushAsync(buffer, from, caughtUp, reset, onEvent, cancellationToken).ConfigureAwait(false);
                             reset = false;
                         }
                         onEvent?.Invoke(new SyncEvent(SyncEventKind.CaughtUp, 0, caughtUp, null, []));
@@ -114,6 +120,11 @@ internal sealed partial class SyncEngine(
             catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (StaleCursorException)
+            {
+                // Another sync of this store got ahead: resubscribe from its cursor at once.
+                continue;
             }
             catch (RpcException e) when (IsResyncRequired(e))
             {
@@ -145,28 +156,40 @@ internal sealed partial class SyncEngine(
         }
     }
 
-    private async Task FlushAsync(List<Change> buffer, string cursor, bool reset, Action<SyncEvent>? onEvent, CancellationToken cancellationToken)
+    /// <returns>The cursor now saved.</returns>
+    private async Task<string> FlushAsync(
+        List<Change> buffer, string from, string cursor, bool reset, Action<SyncEvent>? onEvent, CancellationToken cancellationToken)
     {
-        await ApplyAsync(buffer, cursor, reset, cancellationToken).ConfigureAwait(false);
+        if (!await ApplyAsync(buffer, from, cursor, reset, cancellationToken).ConfigureAwait(false))
+        {
+            throw new StaleCursorException();
+        }
         if (buffer.Count > 0)
         {
             onEvent?.Invoke(new SyncEvent(SyncEventKind.Applied, buffer.Count, cursor, null, [.. buffer.Select(c => c.Signal.Signal.Value)]));
         }
         buffer.Clear();
+        return cursor;
     }
 
-    private async Task ApplyAsync(IReadOnlyList<Change> changes, string cursor, bool reset, CancellationToken cancellationToken)
+    /// <returns>False when the store's cursor had moved past <paramref name="from"/>; nothing was applied.</returns>
+    private async Task<bool> ApplyAsync(IReadOnlyList<Change> changes, string from, string cursor, bool reset, CancellationToken cancellationToken)
     {
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The store commits first; only a committed page reaches the index, so a rolled-back page is never matched.
-            var indexChanges = store.ApplyPage(changes, cursor, reset, _time.GetUtcNow());
+            var indexChanges = store.ApplyPage(changes, from, cursor, reset, _time.GetUtcNow());
+            if (indexChanges is null)
+            {
+                return false;
+            }
             if (reset)
             {
                 index.Reset();
             }
             index.Apply(indexChanges);
+            return true;
         }
         finally
         {
@@ -189,4 +212,7 @@ internal sealed partial class SyncEngine(
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Live sync disconnected ({Reason}); reconnecting in {DelayMs} ms")]
     private static partial void LogDisconnected(ILogger logger, string reason, double delayMs);
+
+    /// <summary>Another sync of the same store applied pages meanwhile (live mode resubscribes from its cursor).</summary>
+    private sealed class StaleCursorException : Exception;
 }

@@ -137,6 +137,38 @@ public sealed class SyncTests
     }
 
     [Test]
+    public async Task SyncAsync_WhileLiveSyncRuns_AppliesEachChangeOnce()
+    {
+        await using var a = await _hub.OpenAsync(A);
+        await using var b = await _hub.OpenAsync(B, _hub.NewStorePath("both"), o => o.SyncPageSize = 3);
+        using var stop = new CancellationTokenSource();
+        var live = b.RunLiveSyncAsync(cancellationToken: stop.Token);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await RealHub.SubmitRandomAsync(a, 4);
+            await b.SyncAsync();
+        }
+        var (total, _) = await RealHub.ReadLogAsync(a);
+        await Eventually.ThatAsync(() => b.GetStoreStatus().ChangesApplied >= total, "B holds the whole log");
+        await stop.CancelAsync();
+        await live;
+
+        await AssertStoreEqualsHubAsync(a, b);
+    }
+
+    [Test]
+    public async Task OpenAsync_StoreOpenInAnotherClient_IsRefused()
+    {
+        var path = _hub.NewStorePath("owned");
+        await using var first = await _hub.OpenAsync(B, path);
+
+        var e = Assert.ThrowsAsync<InvalidOperationException>(() => _hub.OpenAsync(B, path));
+
+        Assert.That(e!.Message, Does.Contain("open in another HashHub client"));
+    }
+
+    [Test]
     public async Task ContributeAsync_UnknownLabel_FailsWithTheFieldAndRecordsNothing()
     {
         await using var a = await _hub.OpenAsync(A);
