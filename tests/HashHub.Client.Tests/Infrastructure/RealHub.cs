@@ -25,12 +25,15 @@ internal sealed class RealHub : IAsyncDisposable
     public Uri Address => new($"http://127.0.0.1:{Process.GrpcPort}");
 
     /// <summary>Registers the members, then starts the hub (SQLite admits one writer: commands run before the hub).</summary>
-    public static async Task<RealHub> StartAsync(params string[] members)
+    public static Task<RealHub> StartAsync(params string[] members) => StartAsync(["--RateLimits:Enabled=false"], members);
+
+    /// <summary>As <see cref="StartAsync(string[])"/>, with the hub's own settings (command-line form).</summary>
+    public static async Task<RealHub> StartAsync(IEnumerable<string> settings, params string[] members)
     {
         var root = Path.Combine(Path.GetTempPath(), "hashhub-sdk-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(root);
         var process = new HubProcess([
-            "--Storage:Provider=Sqlite", $"--Storage:DataDirectory={Path.Combine(root, "hub")}", "--RateLimits:Enabled=false",
+            "--Storage:Provider=Sqlite", $"--Storage:DataDirectory={Path.Combine(root, "hub")}", .. settings,
         ]);
         var hub = new RealHub(root, process);
         foreach (var member in members)

@@ -6,7 +6,8 @@ namespace HashHub.Client.Tests.Matching;
 
 /// <summary>
 /// Hub-side matching for a small member that keeps no list: the SDK hashes locally and sends only the hashes to the
-/// hub's Match RPC; outcomes go back with ReportOutcomes. A real hub process.
+/// hub's Match RPC; outcomes go back with ReportOutcomes. A real hub process, with its rate limits on and a low limit
+/// on Match, so the SDK meets the hub's real ResourceExhausted answers and their retry hints.
 /// </summary>
 public sealed class HubMatchTests
 {
@@ -15,7 +16,8 @@ public sealed class HubMatchTests
     private RealHub _hub = null!;
 
     [OneTimeSetUp]
-    public async Task StartHub() => _hub = await RealHub.StartAsync(A, Small);
+    public async Task StartHub() => _hub = await RealHub.StartAsync(
+        ["--RateLimits:Enabled=true", "--RateLimits:Methods:Match:PerSecond=2", "--RateLimits:Methods:Match:Burst=2"], A, Small);
 
     [OneTimeTearDown]
     public async Task StopHub() => await _hub.DisposeAsync();
@@ -44,6 +46,28 @@ public sealed class HubMatchTests
         await a.RetractAsync(receipt);
         var afterRetraction = await small.MatchAsync(new MemoryStream(image));
         Assert.That(afterRetraction.IsMatch, Is.False);
+    }
+
+    [Test]
+    public async Task MatchAsync_OnHub_OverTheRateLimit_WaitsForTheHubsHintAndSucceeds()
+    {
+        var retries = new List<(StatusCode Status, TimeSpan Delay)>();
+        await using var small = await _hub.OpenAsync(Small, storePath: null, o =>
+        {
+            o.MatchOnHub = true;
+            o.Resilience.MaxRetryAttempts = 10;
+            o.Resilience.OnRetry = (_, status, delay) => { lock (retries) { retries.Add((status, delay)); } };
+        });
+        var image = TestImages.Synthetic(seed: 31);
+
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.That((await small.MatchAsync(new MemoryStream(image))).IsMatch, Is.False);
+        }
+
+        // Two calls a second with bursts of two: six calls in a row meet the limit, and each wait is the hub's hint.
+        Assert.That(retries, Is.Not.Empty);
+        Assert.That(retries.All(r => r.Status == StatusCode.ResourceExhausted && r.Delay > TimeSpan.Zero), Is.True);
     }
 
     [Test]
