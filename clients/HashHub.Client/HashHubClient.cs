@@ -120,7 +120,7 @@ public sealed partial class HashHubClient : IAsyncDisposable
     /// restart, a network cut) and resumes from the saved cursor. Runs until <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
     /// <param name="onEvent">Optional: called on connect, on each applied burst, on catch-up, on a resync and on each disconnect.</param>
-    /// <param name="cancellationToken">Stops live sync; the task then completes normally.</param>
+    /// <param name="cancellationToken">Stops live sync; the task then completes normally. Stop it and await it before disposing the client.</param>
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     public Task RunLiveSyncAsync(Action<SyncEvent>? onEvent = null, CancellationToken cancellationToken = default) =>
         RequireSync().RunLiveAsync(onEvent, cancellationToken);

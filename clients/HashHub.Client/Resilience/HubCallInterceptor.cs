@@ -155,7 +155,7 @@ internal sealed partial class HubCallInterceptor : Interceptor
         {
             await response.ConfigureAwait(false);
         }
-        catch (RpcException)
+        catch (Exception e) when (e is RpcException or OperationCanceledException)
         {
             // Headers of a failed call are still those of its last attempt.
         }
