@@ -82,11 +82,16 @@ internal sealed partial class SyncEngine(
                 token = await tokens.GetAsync(cancellationToken).ConfigureAwait(false);
                 var headers = new Metadata { { "authorization", "Bearer " + token } };
                 using var call = sync.Subscribe(new SubscribeRequest { Cursor = cursor }, headers, cancellationToken: cancellationToken);
-                // Headers arrive when the hub accepted the call (or with its error): only then is this a connection.
-                await call.ResponseHeadersAsync.ConfigureAwait(false);
-                onEvent?.Invoke(new SyncEvent(SyncEventKind.Connected, 0, cursor, null, []));
+                var connected = false;
                 while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
                 {
+                    // The first message, not the headers, proves the subscription: an error (resync required, say)
+                    // arrives as a trailers-only answer whose headers look like any other.
+                    if (!connected)
+                    {
+                        connected = true;
+                        onEvent?.Invoke(new SyncEvent(SyncEventKind.Connected, 0, cursor, null, []));
+                    }
                     failures = 0;
                     var response = call.ResponseStream.Current;
                     if (response.EventCase == SubscribeResponse.EventOneofCase.Change)

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using HashHub.Client.Contributing;
 using HashHub.Client.Matching;
+using HashHub.Client.Sync;
 using HashHub.Client.Tests.Infrastructure;
 
 namespace HashHub.Client.Tests.Sync;
@@ -113,27 +114,43 @@ public sealed class SyncTests
     }
 
     [Test]
-    public async Task SyncAsync_CursorOfAnotherHub_ReplacesTheLocalCopyAndSaysSo()
+    public async Task SyncAsync_AndLiveSync_CursorOfAnotherHub_ReplaceTheLocalCopyAndSaySo()
     {
         var path = _hub.NewStorePath("moved");
+        var livePath = _hub.NewStorePath("moved-live");
         await using (var a = await _hub.OpenAsync(A))
         {
             await RealHub.SubmitRandomAsync(a, 6);
             await using var b = await _hub.OpenAsync(B, path);
             await b.SyncAsync();
+            await using var live = await _hub.OpenAsync(B, livePath);
+            await live.SyncAsync();
         }
         await using var other = await RealHub.StartAsync(A, B);
         await using var otherA = await other.OpenAsync(A);
         await RealHub.SubmitRandomAsync(otherA, 4);
 
-        // The same store file, now pointed at a hub whose change log is another one.
-        await using var moved = await other.OpenAsync(B, path);
-        var result = await moved.SyncAsync();
+        // The same store files, now pointed at a hub whose change log is another one.
+        await using (var moved = await other.OpenAsync(B, path))
+        {
+            var result = await moved.SyncAsync();
 
-        Assert.That(result.Resynced, Is.True);
-        Assert.That(result.Bootstrapped, Is.True);
-        Assert.That(result.ChangesApplied, Is.EqualTo(4));
-        await AssertStoreEqualsHubAsync(otherA, moved);
+            Assert.That(result.Resynced, Is.True);
+            Assert.That(result.Bootstrapped, Is.True);
+            Assert.That(result.ChangesApplied, Is.EqualTo(4));
+            await AssertStoreEqualsHubAsync(otherA, moved);
+        }
+
+        await using var movedLive = await other.OpenAsync(B, livePath);
+        var events = new System.Collections.Concurrent.ConcurrentQueue<SyncEvent>();
+        using var stop = new CancellationTokenSource();
+        var running = movedLive.RunLiveSyncAsync(events.Enqueue, stop.Token);
+        await Eventually.ThatAsync(() => events.Any(e => e.Kind == SyncEventKind.CaughtUp), "live sync catches up with the other hub");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.That(events.First().Kind, Is.EqualTo(SyncEventKind.Resyncing));
+        await AssertStoreEqualsHubAsync(otherA, movedLive);
     }
 
     [Test]
