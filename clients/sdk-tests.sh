@@ -52,8 +52,8 @@ hub() { (cd "$(dirname "$server")" && exec env Logging__LogLevel__Default=Warnin
 
 # `admin add-member` prints "client_id:     hh_..." and "client_secret: ..." lines.
 credential() { sed -nE "s/^$1: *(.+)$/\1/p"; }
-member_a=$(hub admin add-member "SDK Member A") || fail "admin add-member failed"
-member_b=$(hub admin add-member "SDK Member B") || fail "admin add-member failed"
+member_a=$(hub admin add-member "SDK Member A" --no-probation) || fail "admin add-member failed"
+member_b=$(hub admin add-member "SDK Member B" --no-probation) || fail "admin add-member failed"
 
 (cd "$(dirname "$server")" && exec env Logging__LogLevel__Default=Warning dotnet "$server" "${settings[@]}") \
   >"$data/hub.log" 2>&1 &

@@ -82,7 +82,7 @@ internal static class HubBenchmark
             IssuedCredential credential;
             await using (var scope = app.Services.CreateAsyncScope())
             {
-                credential = await scope.ServiceProvider.GetRequiredService<MemberAdministration>().AddMemberAsync("Bench Member", false, HubScopes.All, CancellationToken.None);
+                credential = await scope.ServiceProvider.GetRequiredService<MemberAdministration>().AddMemberAsync("Bench Member", false, HubScopes.All, CancellationToken.None, skipProbation: true);
             }
             var token = await GetTokenAsync(httpPort, credential);
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 256 * 1024 * 1024 });
