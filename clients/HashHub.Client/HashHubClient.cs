@@ -291,7 +291,7 @@ public sealed partial class HashHubClient : IAsyncDisposable
         request.Items.Add(Item(new Protos.V1.Signal { Type = Protos.V1.SignalType.Sha256, Value = hashes.Exact.Sha256 }));
 
         var response = await _contributions.SubmitContributionsAsync(request, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
-        var results = signals.Zip(response.Results, (s, r) => new ContributedSignal(s.Type, s.Value, r.SignalId, r.ContributionId, r.SignalCreated)).ToList();
+        var results = signals.Zip(response.Results, (s, r) => new ContributedSignal(s.Type, s.Value, r.SignalId, r.ContributionId, r.SignalCreated, r.Held)).ToList();
         LogContributed(_logger, results.Count, key);
         return new ContributionReceipt(key, results, response.Replayed, hashes.ToPublic());
 

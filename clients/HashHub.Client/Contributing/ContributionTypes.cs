@@ -36,7 +36,11 @@ public sealed record ContributionProvenance(
 /// <param name="SignalId">The hub's id of the signal.</param>
 /// <param name="ContributionId">The id of the member's contribution to it: pass it to retract or relabel.</param>
 /// <param name="SignalCreated">True when this contribution created the signal; false when another member (or an earlier contribution) had shared it.</param>
-public sealed record ContributedSignal(string SignalType, string Value, string SignalId, string ContributionId, bool SignalCreated);
+/// <param name="Held">
+/// True when the member is on probation and the hub holds the contribution for review: stored, but other members see it
+/// only once an admin (or another member's contribution of the same signal) releases it.
+/// </param>
+public sealed record ContributedSignal(string SignalType, string Value, string SignalId, string ContributionId, bool SignalCreated, bool Held);
 
 /// <summary>The hub's acknowledgement of a contribution: from here on it is durable and reaches every member's sync.</summary>
 /// <param name="IdempotencyKey">The key the batch was sent with (resending it changes nothing).</param>

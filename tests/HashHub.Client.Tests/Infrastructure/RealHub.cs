@@ -24,7 +24,10 @@ internal sealed class RealHub : IAsyncDisposable
 
     public Uri Address => new($"http://127.0.0.1:{Process.GrpcPort}");
 
-    /// <summary>Registers the members, then starts the hub (SQLite admits one writer: commands run before the hub).</summary>
+    /// <summary>
+    /// Registers the members (off probation: these tests are about sharing between members, not vetting), then starts
+    /// the hub (SQLite admits one writer: commands run before the hub).
+    /// </summary>
     public static Task<RealHub> StartAsync(params string[] members) => StartAsync(["--RateLimits:Enabled=false"], members);
 
     /// <summary>As <see cref="StartAsync(string[])"/>, with the hub's own settings (command-line form).</summary>
@@ -38,7 +41,7 @@ internal sealed class RealHub : IAsyncDisposable
         var hub = new RealHub(root, process);
         foreach (var member in members)
         {
-            var printed = await process.RunCommandAsync("admin", "add-member", member);
+            var printed = await process.RunCommandAsync("admin", "add-member", member, "--no-probation");
             var fields = printed.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal))
                 .Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
             hub._members[member] = (fields["client_id"], fields["client_secret"]);

@@ -58,6 +58,7 @@ public sealed class SyncTests
         var matched = await b.MatchAsync(new MemoryStream(image));
 
         Assert.That(receipt.Signals.Select(s => s.SignalType), Is.EqualTo(new[] { "pdq", "md5", "sha256" }));
+        Assert.That(receipt.Signals.Any(s => s.Held), Is.False, "members off probation share at once");
         Assert.That(matched.Matches.Select(m => m.SignalType), Is.EquivalentTo(new[] { "pdq", "md5", "sha256" }));
         Assert.That(matched.Matches.All(m => m.Labels.SequenceEqual(["behavior:glorification"])), Is.True);
         Assert.That(matched.Matches.All(m => m.Distance == 0 && m.Contributors.Single().MemberName == A), Is.True);
