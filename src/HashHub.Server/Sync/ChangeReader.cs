@@ -168,14 +168,15 @@ internal sealed class ChangeReader(HubDbContext db)
             """;
         // PostgreSQL and SQL Server get per-row lookups spelled out (LATERAL / APPLY): a planner that
         // underestimates the tables (statistics lag behind bulk loads) would otherwise hash-join the whole signal
-        // and contribution tables for every page, which makes a full sync quadratic. SQLite always does
-        // index lookups for these joins.
+        // and contribution tables for every page, which makes a full sync quadratic. On PostgreSQL the LIMIT /
+        // OFFSET 0 keep the subqueries from being flattened into plain joins, which could be planned that way
+        // again. SQLite always does index lookups for these joins.
         return db.Provider switch
         {
             StorageProvider.Postgres => $"""
                 SELECT {columns} FROM ({page}) c
-                CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId") s
-                LEFT JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = c."SignalId") t ON true
+                CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId" LIMIT 1) s
+                LEFT JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = c."SignalId" OFFSET 0) t ON true
                 ORDER BY c."Seq"
                 """,
             StorageProvider.SqlServer => $"""

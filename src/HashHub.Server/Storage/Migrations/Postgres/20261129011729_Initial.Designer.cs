@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace HashHub.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHubDbContext))]
-    [Migration("20261129001313_Initial")]
+    [Migration("20261129011729_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -99,8 +99,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                         .HasColumnType("character varying(32)");
 
                     b.HasKey("Seq");
-
-                    b.HasIndex("SignalId");
 
                     b.HasIndex("SignalType", "Seq");
 
@@ -625,28 +623,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
-            modelBuilder.Entity("HashHub.Server.Storage.ChangeEntity", b =>
-                {
-                    b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
-                        .WithMany()
-                        .HasForeignKey("SignalId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
-                    b.Navigation("Signal");
-                });
-
-            modelBuilder.Entity("HashHub.Server.Storage.ContributionEntity", b =>
-                {
-                    b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
-                        .WithMany("Contributions")
-                        .HasForeignKey("SignalId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
-                    b.Navigation("Signal");
-                });
-
             modelBuilder.Entity("HashHub.Server.Storage.MemberClient", b =>
                 {
                     b.HasOne("HashHub.Server.Storage.Member", "Member")
@@ -680,11 +656,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.Navigation("Application");
 
                     b.Navigation("Authorization");
-                });
-
-            modelBuilder.Entity("HashHub.Server.Storage.SignalEntity", b =>
-                {
-                    b.Navigation("Contributions");
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>
