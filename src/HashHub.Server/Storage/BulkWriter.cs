@@ -1,4 +1,5 @@
 using System.Data.Common;
+using HashHub.Server.Audit;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -163,6 +164,82 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
         Add(command, "kind", Column(changes, c => (int)c.Kind));
         Add(command, "committed", Column(changes, c => c.CommittedAt));
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// The serialised end of a PostgreSQL write transaction in two round trips: take the change-log lock, append
+    /// the changes and read the audit chain's head; then append the audit entries chained to it and queue the
+    /// notification (delivered at commit). The lock is held until commit, so the fewer round trips under it, the
+    /// more batches per second can commit.
+    /// </summary>
+    public async Task AppendLogAsync(long lockKey, IReadOnlyList<ChangeEntity> changes, IReadOnlyList<AuditRecord> audit, DateTimeOffset now, string? notifyChannel, CancellationToken ct)
+    {
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+        byte[]? head = null;
+        await using (var first = new NpgsqlBatch(connection, transaction))
+        {
+            first.BatchCommands.Add(Statement("SELECT pg_advisory_xact_lock($1)", lockKey));
+            if (changes.Count > 0)
+            {
+                // Under the lock, so the identity values drawn here are the next ones to commit; the rows are
+                // inserted in list order, so they are drawn in that order.
+                first.BatchCommands.Add(Statement(
+                    """
+                    INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
+                    SELECT s, t, k, $4 FROM unnest($1, $2, $3) WITH ORDINALITY AS u(s, t, k, n) ORDER BY n
+                    """,
+                    Column(changes, c => c.SignalId), Column(changes, c => c.SignalType), Column(changes, c => (int)c.Kind), now));
+            }
+            if (audit.Count > 0)
+            {
+                first.BatchCommands.Add(Statement("""SELECT "Hash" AS audit_head FROM audit_log ORDER BY "Seq" DESC LIMIT 1"""));
+            }
+            await using var reader = await first.ExecuteReaderAsync(ct);
+            do
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    if (reader.GetName(0) == "audit_head")
+                    {
+                        head = reader.GetFieldValue<byte[]>(0);
+                    }
+                }
+            }
+            while (await reader.NextResultAsync(ct));
+        }
+
+        if (audit.Count == 0 && notifyChannel is null)
+        {
+            return;
+        }
+        await using var second = new NpgsqlBatch(connection, transaction);
+        if (audit.Count > 0)
+        {
+            var entries = AuditChain.Link(head, audit, now);
+            second.BatchCommands.Add(Statement(
+                """
+                INSERT INTO audit_log ("At", "ActorId", "ClientId", "Action", "Target", "Details", "PreviousHash", "Hash")
+                SELECT a, b, c, d, e, f, g, h FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, n) ORDER BY n
+                """,
+                Column(entries, e => e.At), Column(entries, e => e.ActorId), Column(entries, e => e.ClientId), Column(entries, e => e.Action),
+                Column(entries, e => e.Target), Column(entries, e => e.Details), Column(entries, e => e.PreviousHash), Column(entries, e => e.Hash)));
+        }
+        if (notifyChannel is not null)
+        {
+            second.BatchCommands.Add(Statement("SELECT pg_notify($1, '')", notifyChannel));
+        }
+        await second.ExecuteNonQueryAsync(ct);
+    }
+
+    private static NpgsqlBatchCommand Statement(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        return command;
     }
 
     private NpgsqlCommand Command(string sql) => new(sql, (NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());

@@ -51,6 +51,7 @@ internal sealed class ChangeReader(HubDbContext db)
                 // One row per (change, contribution of its signal), in log order. A signal changed twice in the
                 // page takes its contributions from the rows of its first change only.
                 var firstSeq = new Dictionary<long, long>();
+                var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
                 ChangeEntity? current = null;
                 while (await reader.ReadAsync(cancellationToken))
                 {
@@ -83,7 +84,7 @@ internal sealed class ChangeReader(HubDbContext db)
                     }
                     if (firstSeq[signalId] == seq && !reader.IsDBNull(10))
                     {
-                        signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId));
+                        signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId, labels));
                     }
                 }
             }
@@ -129,16 +130,26 @@ internal sealed class ChangeReader(HubDbContext db)
         return signals;
     }
 
-    private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId)
+    /// <param name="labelSets">Label arrays already read in this page, by their stored form: most contributions
+    /// share a few sets, and the arrays are never changed, so they are shared.</param>
+    private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId, Dictionary<string, string[]> labelSets)
     {
-        var labels = reader.GetString(first + 3);
+        var stored = reader.GetString(first + 3);
+        if (!labelSets.TryGetValue(stored, out var labels))
+        {
+            labels = stored.Length == 0 ? [] : stored.Split(',');
+            if (labelSets.Count < 1024)
+            {
+                labelSets[stored] = labels;
+            }
+        }
         return new ContributionEntity
         {
             Id = reader.GetInt64(first),
             SignalId = signalId,
             MemberId = reader.GetString(first + 1),
             Status = (ContributionStatus)reader.GetInt32(first + 2),
-            Labels = labels.Length == 0 ? [] : labels.Split(','),
+            Labels = labels,
             SourceKind = reader.GetInt32(first + 4),
             IncidentId = reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
             CaseReference = reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),

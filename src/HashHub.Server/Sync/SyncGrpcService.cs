@@ -87,14 +87,24 @@ internal sealed partial class SyncGrpcService(
     private async Task<List<Proto.Change>> ToProtoAsync(ChangePage page, CancellationToken ct)
     {
         var names = await members.ForAsync(db, page.Signals.Values, ct);
-        var records = page.Signals.ToDictionary(p => p.Key, p => ProtoMapper.ToProto(p.Value, names));
-        return page.Changes.Select(c => new Proto.Change
+        var timestamps = new ProtoMapper.Timestamps();
+        var records = new Dictionary<long, Proto.SignalRecord>(page.Signals.Count);
+        foreach (var (id, signal) in page.Signals)
         {
-            Cursor = new Cursor(epoch.Value, c.Seq).Encode(),
-            Kind = ProtoMapper.ToProto(c.Kind),
-            Signal = records[c.SignalId],
-            CommittedAt = Timestamp.FromDateTimeOffset(c.CommittedAt),
-        }).ToList();
+            records[id] = ProtoMapper.ToProto(signal, names, timestamps);
+        }
+        var changes = new List<Proto.Change>(page.Changes.Count);
+        foreach (var c in page.Changes)
+        {
+            changes.Add(new Proto.Change
+            {
+                Cursor = new Cursor(epoch.Value, c.Seq).Encode(),
+                Kind = ProtoMapper.ToProto(c.Kind),
+                Signal = records[c.SignalId],
+                CommittedAt = timestamps.Of(c.CommittedAt),
+            });
+        }
+        return changes;
     }
 
     private static List<string> ParseTypes(IList<Proto.SignalType> requested, string field)

@@ -94,7 +94,13 @@ internal static class HubBenchmark
                 credential = await scope.ServiceProvider.GetRequiredService<MemberAdministration>().AddMemberAsync("Bench Member", false, HubScopes.All, CancellationToken.None);
             }
             var token = await GetTokenAsync(httpPort, credential);
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 256 * 1024 * 1024 });
+            // A page of changes is megabytes; with a receive window that starts at HTTP/2's 64 KB the hub would stop
+            // for window updates many times per page until the window has grown.
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions
+            {
+                MaxReceiveMessageSize = 256 * 1024 * 1024,
+                HttpHandler = new SocketsHttpHandler { InitialHttp2StreamWindowSize = 16 * 1024 * 1024 },
+            });
             var headers = new Metadata { { "authorization", "Bearer " + token } };
             var contributions = new Proto.Contributions.ContributionsClient(channel);
             var sync = new Proto.Sync.SyncClient(channel);
