@@ -3,13 +3,16 @@ namespace HashHub.Server.Auth;
 /// <summary>The OAuth2 scopes a member client can hold.</summary>
 public static class HubScopes
 {
-    /// <summary>Sync, get signals, list the taxonomy.</summary>
+    /// <summary>Sync, get signals, hub-side match, list the taxonomy.</summary>
     public const string Read = "hashhub.read";
 
     /// <summary>Contribute, retract, relabel.</summary>
     public const string Write = "hashhub.write";
 
-    public static readonly string[] All = [Read, Write];
+    /// <summary>Report match outcomes (matched, actioned, false positive).</summary>
+    public const string Feedback = "hashhub.feedback";
+
+    public static readonly string[] All = [Read, Write, Feedback];
 }
 
 /// <summary>Authorization policy names used on the gRPC services.</summary>
@@ -17,5 +20,6 @@ public static class HubPolicies
 {
     public const string Read = "hashhub.read";
     public const string Write = "hashhub.write";
+    public const string Feedback = "hashhub.feedback";
     public const string Admin = "hashhub.admin";
 }

@@ -57,6 +57,8 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 return new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, ex.Message));
             case PreconditionFailedException:
                 return new RpcException(new Grpc.Core.Status(StatusCode.FailedPrecondition, ex.Message));
+            case HubUnavailableException:
+                return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, ex.Message));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled."));
             default:

@@ -31,3 +31,6 @@ public sealed class PermissionDeniedException(string message) : Exception(messag
 
 /// <summary>The request is valid but the target's state forbids it. Mapped to <c>FailedPrecondition</c>.</summary>
 public sealed class PreconditionFailedException(string message) : Exception(message);
+
+/// <summary>The hub cannot answer yet but will soon (for example while loading its match index): Unavailable, so clients retry.</summary>
+public sealed class HubUnavailableException(string message) : Exception(message);

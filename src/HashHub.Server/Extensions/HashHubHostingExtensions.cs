@@ -1,6 +1,7 @@
 using HashHub.Server.Auth;
 using HashHub.Server.Contributions;
 using HashHub.Server.Errors;
+using HashHub.Server.Matching;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
@@ -69,6 +70,7 @@ internal static class HashHubHostingExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(HubPolicies.Read, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Read, AdminOnly: false)))
             .AddPolicy(HubPolicies.Write, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Write, AdminOnly: false)))
+            .AddPolicy(HubPolicies.Feedback, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Feedback, AdminOnly: false)))
             .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: true)));
         builder.Services.AddScoped<MemberAdministration>();
         return builder;
@@ -84,16 +86,52 @@ internal static class HashHubHostingExtensions
             o.Interceptors.Add<ErrorMappingInterceptor>();
             o.MaxReceiveMessageSize = 64 * 1024 * 1024;
             o.MaxSendMessageSize = 64 * 1024 * 1024;
+        })
+        // The member RPCs also as JSON over HTTP (routes from the google.api.http rules in protos/), for stacks
+        // without gRPC; same authorisation, limits and errors, since it is the same endpoint.
+        // The error details the hub attaches (google.rpc.BadRequest) must be known to write them as JSON.
+        .AddJsonTranscoding(o => o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
+            Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
+        builder.Services.AddGrpcSwagger();
+        builder.Services.AddSwaggerGen(o =>
+        {
+            o.SwaggerDoc("v1", new Microsoft.OpenApi.Models.OpenApiInfo
+            {
+                Title = "HashHub member API (JSON)",
+                Version = "v1",
+                Description = "The member RPCs of protos/hashhub/v1, transcoded to JSON over HTTP. Get a token at POST /connect/token (client credentials) and send it as Authorization: Bearer.",
+            });
+            o.AddSecurityDefinition("bearer", new Microsoft.OpenApi.Models.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.Models.SecuritySchemeType.OAuth2,
+                Flows = new Microsoft.OpenApi.Models.OpenApiOAuthFlows
+                {
+                    ClientCredentials = new Microsoft.OpenApi.Models.OpenApiOAuthFlow { TokenUrl = new Uri(TokenEndpoint.Path, UriKind.Relative) },
+                },
+            });
+            var comments = Path.Combine(AppContext.BaseDirectory, "HashHub.Server.xml");
+            if (File.Exists(comments))
+            {
+                o.IncludeXmlComments(comments);
+                o.IncludeGrpcXmlComments(comments, includeControllerXmlComments: true);
+            }
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
         builder.Services.AddScoped<ContributionService>();
         builder.Services.AddSingleton<MemberDirectory>();
+        builder.Services.AddSingleton<HubMatchIndex>();
+        builder.Services.AddHostedService<MatchIndexFeeder>();
+        builder.Services.AddScoped<MatchService>();
+        builder.Services.AddScoped<OutcomeService>();
         return builder;
     }
 
     public static WebApplication MapHashHub(this WebApplication app)
     {
+        // The OpenAPI document of the JSON API, public like the contract it describes (no UI: tools read it).
+        // Before authorization, whose fallback policy would otherwise ask a token for it.
+        app.UseSwagger(o => o.RouteTemplate = "openapi/{documentName}.json");
         app.UseAuthentication();
         // After authentication, so limits are per member; before authorization and the services.
         app.UseRateLimiter();
@@ -105,6 +143,7 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcService<MembersGrpcService>();
         app.MapGrpcService<ApplicationsGrpcService>();
+        app.MapGrpcService<MatchingGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGet("/", () => "HashHub: a gRPC hub for sharing hashes of terrorist and violent extremist content. See the README.").AllowAnonymous();

@@ -21,11 +21,13 @@ public sealed class RateLimitOptions
     /// <summary>
     /// Limits by method, keyed by the gRPC method's short name (for example <c>SubmitContributions</c>) or by
     /// <c>token</c> for the OAuth2 token endpoint. Defaults: SubmitContributions 20/s (a batch holds up to
-    /// 10,000 signals), token 5/s per client address, Apply 5 at once then one per 10 minutes per address.
+    /// 10,000 signals), Match 20/s (bursts of 50), token 5/s per client address, Apply 5 at once then one per 10 minutes per address.
     /// </summary>
     public Dictionary<string, RateLimit> Methods { get; set; } = new(StringComparer.Ordinal)
     {
         ["SubmitContributions"] = new() { PerSecond = 20, Burst = 40 },
+        // Hub-side match: one call per upload of a small member; members with more traffic keep a local index.
+        ["Match"] = new() { PerSecond = 20, Burst = 50 },
         ["token"] = new() { PerSecond = 5, Burst = 20 },
         // Anonymous, per client address: a few applications an hour is plenty for a real organisation.
         ["Apply"] = new() { PerSecond = 1.0 / 600, Burst = 5 },

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Grpc.AspNetCore.Server;
 using HashHub.Server.Auth;
 using HashHub.Server.Membership;
 using Microsoft.AspNetCore.RateLimiting;
@@ -66,20 +67,18 @@ internal static class RateLimitingExtensions
         return builder;
     }
 
-    /// <summary>The limited method of a request: the gRPC method's short name, "token", or null for others.</summary>
+    /// <summary>
+    /// The limited method of a request: the gRPC method's short name (for calls over gRPC and for the same methods
+    /// transcoded to JSON over HTTP, which share the endpoint's gRPC metadata), "token", or null for others.
+    /// </summary>
     private static string? MethodOf(HttpContext http)
     {
-        var path = http.Request.Path.Value ?? string.Empty;
-        if (path.Equals(TokenEndpoint.Path, StringComparison.OrdinalIgnoreCase))
+        if (http.Request.Path.Value?.Equals(TokenEndpoint.Path, StringComparison.OrdinalIgnoreCase) == true)
         {
             return "token";
         }
-        // gRPC paths are /package.Service/Method; health and reflection are not limited.
-        if (path.StartsWith("/hashhub.", StringComparison.Ordinal))
-        {
-            var slash = path.LastIndexOf('/');
-            return slash > 0 ? path[(slash + 1)..] : null;
-        }
-        return null;
+        // Health and reflection are not limited: only the hub's own services.
+        var grpc = http.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>();
+        return grpc is not null && grpc.Method.ServiceName.StartsWith("hashhub.", StringComparison.Ordinal) ? grpc.Method.Name : null;
     }
 }

@@ -185,3 +185,28 @@ public sealed class MembershipApplicationEntity
     public string? RejectionReason { get; set; }
     public string? MemberId { get; set; }
 }
+
+/// <summary>What a member did about a match (the wire enum's values).</summary>
+public enum MatchOutcome
+{
+    Matched = 1,
+    Actioned = 2,
+    FalsePositive = 3,
+}
+
+/// <summary>
+/// One match outcome a member reported, for the consortium's transparency figures. Unique by (member, batch key,
+/// position in the batch), which makes a retried report record nothing twice.
+/// </summary>
+public sealed class MatchOutcomeEntity
+{
+    public long Id { get; set; }
+    public required string MemberId { get; init; }
+    public required string BatchKey { get; init; }
+    public int Ordinal { get; init; }
+    public long SignalId { get; init; }
+    public MatchOutcome Outcome { get; init; }
+    public int Count { get; init; }
+    public DateTimeOffset ObservedAt { get; init; }
+    public DateTimeOffset ReportedAt { get; init; }
+}

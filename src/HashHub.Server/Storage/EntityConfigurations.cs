@@ -162,3 +162,18 @@ internal sealed class MembershipApplicationConfiguration : IEntityTypeConfigurat
         b.HasIndex(a => new { a.Status, a.SubmittedAt });
     }
 }
+
+internal sealed class MatchOutcomeConfiguration : IEntityTypeConfiguration<MatchOutcomeEntity>
+{
+    public void Configure(EntityTypeBuilder<MatchOutcomeEntity> b)
+    {
+        b.ToTable("match_outcomes");
+        b.HasKey(o => o.Id);
+        b.Property(o => o.MemberId).HasMaxLength(40);
+        b.Property(o => o.BatchKey).HasMaxLength(128);
+        b.HasIndex(o => new { o.MemberId, o.BatchKey, o.Ordinal }).IsUnique();
+        // Transparency figures are counted per signal and per period.
+        b.HasIndex(o => o.SignalId);
+        b.HasIndex(o => o.ReportedAt);
+    }
+}

@@ -19,6 +19,7 @@ public abstract class HubDbContext(DbContextOptions options) : DbContext(options
     public DbSet<HubSetting> Settings => Set<HubSetting>();
     public DbSet<AuditEntryEntity> AuditLog => Set<AuditEntryEntity>();
     public DbSet<MembershipApplicationEntity> Applications => Set<MembershipApplicationEntity>();
+    public DbSet<MatchOutcomeEntity> MatchOutcomes => Set<MatchOutcomeEntity>();
 
     /// <summary>Which database engine this context talks to.</summary>
     public abstract StorageProvider Provider { get; }

@@ -130,8 +130,8 @@ internal sealed class ChangeReader(HubDbContext db)
         return signals;
     }
 
-    /// <param name="labelSets">Label arrays already read in this page, by their stored form: most contributions
-    /// share a few sets, and the arrays are never changed, so they are shared.</param>
+    // labelSets: label arrays already read in this page, by their stored form. Most contributions share a few
+    // sets, and the arrays are never changed, so they are shared.
     private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId, Dictionary<string, string[]> labelSets)
     {
         var stored = reader.GetString(first + 3);

@@ -120,6 +120,7 @@ internal sealed class HubClient(GrpcChannel channel, CallInvoker invoker) : IDis
     public Proto.Audit.AuditClient Audit { get; } = new(invoker);
     public Proto.Members.MembersClient Members { get; } = new(invoker);
     public Proto.Applications.ApplicationsClient Applications { get; } = new(invoker);
+    public Proto.Matching.MatchingClient Matching { get; } = new(invoker);
     public CallInvoker Invoker => invoker;
 
     public void Dispose() => channel.Dispose();

@@ -22,6 +22,7 @@ public sealed class AuthorizationMatrixTests
     private const StatusCode D = StatusCode.PermissionDenied;
     private const StatusCode N = StatusCode.NotFound;
     private const StatusCode K = StatusCode.OK;
+    private const StatusCode I = StatusCode.InvalidArgument;
 
     private static readonly string[] Callers = ["anonymous", "suspended", "read-only", "write-only", "read-write", "admin"];
 
@@ -45,6 +46,8 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Members/SetMemberStatus"] = (c => c.Members.SetMemberStatusAsync(new Proto.SetMemberStatusRequest { MemberId = "mbr_none", Status = Proto.MemberStatus.Suspended, Reason = "test" }).ResponseAsync, [U, D, D, D, D, N]),
         ["hashhub.v1.Members/IssueCredential"] = (c => c.Members.IssueCredentialAsync(new Proto.IssueCredentialRequest { MemberId = "mbr_none" }).ResponseAsync, [U, D, D, D, D, N]),
         ["hashhub.v1.Members/RotateCredential"] = (c => c.Members.RotateCredentialAsync(new Proto.RotateCredentialRequest { ClientId = "hh_none" }).ResponseAsync, [U, D, D, D, D, N]),
+        ["hashhub.v1.Matching/Match"] = (c => c.Matching.MatchAsync(new Proto.MatchRequest { Signals = { RandomMd5() } }).ResponseAsync, [U, D, K, D, K, K]),
+        ["hashhub.v1.Matching/ReportOutcomes"] = (c => c.Matching.ReportOutcomesAsync(new Proto.ReportOutcomesRequest { IdempotencyKey = Guid.NewGuid().ToString("N"), Reports = { new Proto.OutcomeReport { SignalId = "987654321", Outcome = Proto.MatchOutcome.Matched } } }).ResponseAsync, [U, D, D, D, I, I]),
         ["hashhub.v1.Members/RevokeCredential"] = (c => c.Members.RevokeCredentialAsync(new Proto.RevokeCredentialRequest { ClientId = "hh_none" }).ResponseAsync, [U, D, D, D, D, N]),
     };
 
@@ -83,7 +86,7 @@ public sealed class AuthorizationMatrixTests
     {
         var files = new[]
         {
-            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor, Proto.ApplicationsReflection.Descriptor,
+            Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor, Proto.ApplicationsReflection.Descriptor, Proto.MatchingReflection.Descriptor,
         };
         var assemblyFiles = typeof(Proto.Contributions).Assembly.GetTypes()
             .Where(t => t.Namespace == typeof(Proto.Contributions).Namespace && t.Name.EndsWith("Reflection", StringComparison.Ordinal))

@@ -239,6 +239,54 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.ToTable("labels", (string)null);
                 });
 
+            modelBuilder.Entity("HashHub.Server.Storage.MatchOutcomeEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("BatchKey")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<DateTimeOffset>("ObservedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Outcome")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("ReportedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("SignalId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ReportedAt");
+
+                    b.HasIndex("SignalId");
+
+                    b.HasIndex("MemberId", "BatchKey", "Ordinal")
+                        .IsUnique();
+
+                    b.ToTable("match_outcomes", (string)null);
+                });
+
             modelBuilder.Entity("HashHub.Server.Storage.Member", b =>
                 {
                     b.Property<string>("Id")

@@ -239,6 +239,54 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     b.ToTable("labels", (string)null);
                 });
 
+            modelBuilder.Entity("HashHub.Server.Storage.MatchOutcomeEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("BatchKey")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("nvarchar(128)");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("int");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("nvarchar(40)");
+
+                    b.Property<DateTimeOffset>("ObservedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("int");
+
+                    b.Property<int>("Outcome")
+                        .HasColumnType("int");
+
+                    b.Property<DateTimeOffset>("ReportedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<long>("SignalId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ReportedAt");
+
+                    b.HasIndex("SignalId");
+
+                    b.HasIndex("MemberId", "BatchKey", "Ordinal")
+                        .IsUnique();
+
+                    b.ToTable("match_outcomes", (string)null);
+                });
+
             modelBuilder.Entity("HashHub.Server.Storage.Member", b =>
                 {
                     b.Property<string>("Id")

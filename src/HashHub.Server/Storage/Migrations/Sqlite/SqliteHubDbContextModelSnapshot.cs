@@ -228,6 +228,52 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     b.ToTable("labels", (string)null);
                 });
 
+            modelBuilder.Entity("HashHub.Server.Storage.MatchOutcomeEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BatchKey")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ObservedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Outcome")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReportedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("SignalId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ReportedAt");
+
+                    b.HasIndex("SignalId");
+
+                    b.HasIndex("MemberId", "BatchKey", "Ordinal")
+                        .IsUnique();
+
+                    b.ToTable("match_outcomes", (string)null);
+                });
+
             modelBuilder.Entity("HashHub.Server.Storage.Member", b =>
                 {
                     b.Property<string>("Id")

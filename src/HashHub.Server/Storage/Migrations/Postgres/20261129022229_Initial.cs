@@ -162,6 +162,26 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "match_outcomes",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    BatchKey = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
+                    Ordinal = table.Column<int>(type: "integer", nullable: false),
+                    SignalId = table.Column<long>(type: "bigint", nullable: false),
+                    Outcome = table.Column<int>(type: "integer", nullable: false),
+                    Count = table.Column<int>(type: "integer", nullable: false),
+                    ObservedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ReportedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_match_outcomes", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "members",
                 columns: table => new
                 {
@@ -348,6 +368,22 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 columns: new[] { "SignalId", "MemberId" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",
+                table: "match_outcomes",
+                columns: new[] { "MemberId", "BatchKey", "Ordinal" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_ReportedAt",
+                table: "match_outcomes",
+                column: "ReportedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_SignalId",
+                table: "match_outcomes",
+                column: "SignalId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_member_clients_MemberId",
                 table: "member_clients",
                 column: "MemberId");
@@ -396,6 +432,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "labels");
+
+            migrationBuilder.DropTable(
+                name: "match_outcomes");
 
             migrationBuilder.DropTable(
                 name: "member_clients");

@@ -161,6 +161,26 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "match_outcomes",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    MemberId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    BatchKey = table.Column<string>(type: "TEXT", maxLength: 128, nullable: false),
+                    Ordinal = table.Column<int>(type: "INTEGER", nullable: false),
+                    SignalId = table.Column<long>(type: "INTEGER", nullable: false),
+                    Outcome = table.Column<int>(type: "INTEGER", nullable: false),
+                    Count = table.Column<int>(type: "INTEGER", nullable: false),
+                    ObservedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    ReportedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_match_outcomes", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "members",
                 columns: table => new
                 {
@@ -347,6 +367,22 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 columns: new[] { "SignalId", "MemberId" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",
+                table: "match_outcomes",
+                columns: new[] { "MemberId", "BatchKey", "Ordinal" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_ReportedAt",
+                table: "match_outcomes",
+                column: "ReportedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_SignalId",
+                table: "match_outcomes",
+                column: "SignalId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_member_clients_MemberId",
                 table: "member_clients",
                 column: "MemberId");
@@ -395,6 +431,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "labels");
+
+            migrationBuilder.DropTable(
+                name: "match_outcomes");
 
             migrationBuilder.DropTable(
                 name: "member_clients");

@@ -161,6 +161,26 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
+                name: "match_outcomes",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("SqlServer:Identity", "1, 1"),
+                    MemberId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    BatchKey = table.Column<string>(type: "nvarchar(128)", maxLength: 128, nullable: false),
+                    Ordinal = table.Column<int>(type: "int", nullable: false),
+                    SignalId = table.Column<long>(type: "bigint", nullable: false),
+                    Outcome = table.Column<int>(type: "int", nullable: false),
+                    Count = table.Column<int>(type: "int", nullable: false),
+                    ObservedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    ReportedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_match_outcomes", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "members",
                 columns: table => new
                 {
@@ -350,6 +370,22 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 columns: new[] { "SignalId", "MemberId" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",
+                table: "match_outcomes",
+                columns: new[] { "MemberId", "BatchKey", "Ordinal" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_ReportedAt",
+                table: "match_outcomes",
+                column: "ReportedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_match_outcomes_SignalId",
+                table: "match_outcomes",
+                column: "SignalId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_member_clients_MemberId",
                 table: "member_clients",
                 column: "MemberId");
@@ -398,6 +434,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             migrationBuilder.DropTable(
                 name: "labels");
+
+            migrationBuilder.DropTable(
+                name: "match_outcomes");
 
             migrationBuilder.DropTable(
                 name: "member_clients");

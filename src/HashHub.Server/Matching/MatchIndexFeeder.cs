@@ -1,0 +1,89 @@
+using HashHub.Server.Storage;
+using HashHub.Server.Sync;
+using Microsoft.EntityFrameworkCore;
+
+namespace HashHub.Server.Matching;
+
+/// <summary>
+/// Feeds <see cref="HubMatchIndex"/> from the change log: at start it reads the whole log in pages, then it tails
+/// it, woken by <see cref="ChangeNotifier"/> on commits of this node and of other nodes sharing PostgreSQL, and
+/// polling as a fallback. Reading by sequence number up to what is visible is safe because appends to the log
+/// are serialised until commit (DESIGN.md invariant 2): no lower number can commit later.
+/// </summary>
+internal sealed partial class MatchIndexFeeder(
+    IServiceScopeFactory scopes, HubMatchIndex index, ChangeNotifier notifier, HubOptions options, ILogger<MatchIndexFeeder> logger) : BackgroundService
+{
+    private const int PageSize = 10_000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var wake = notifier.NextAsync();
+                var applied = await CatchUpAsync(stoppingToken);
+                if (!index.IsReady)
+                {
+                    index.MarkReady();
+                    LogLoaded(logger, index.Count, index.Position);
+                }
+                if (applied == 0)
+                {
+                    await wake.WaitAsync(options.SubscriptionPollInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The database may be restarting; the index keeps answering from what it holds meanwhile.
+                LogFeedFailed(logger, ex, index.Position);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    /// <summary>Applies every committed change after the index's position; returns how many it applied.</summary>
+    private async Task<int> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        var total = 0;
+        while (true)
+        {
+            var after = index.Position;
+            // The signal's current state, not its state at the change: applying it is idempotent, and the last
+            // change of a signal leaves the index as the signal is now.
+            var page = await (
+                from c in db.Changes.AsNoTracking()
+                where c.Seq > after
+                join s in db.Signals.AsNoTracking() on c.SignalId equals s.Id
+                orderby c.Seq
+                select new { c.Seq, s.Id, s.Type, s.Value, s.Status })
+                .Take(PageSize)
+                .ToListAsync(cancellationToken);
+            foreach (var row in page)
+            {
+                index.Apply(row.Id, row.Type, row.Value, row.Status == SignalStatus.Active);
+            }
+            if (page.Count > 0)
+            {
+                index.Advance(page[^1].Seq);
+                total += page.Count;
+            }
+            if (page.Count < PageSize)
+            {
+                return total;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Match index loaded: {Count} active signals, log position {Position}.")]
+    private static partial void LogLoaded(ILogger logger, int count, long position);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Match index feed failed at log position {Position}; retrying in a second.")]
+    private static partial void LogFeedFailed(ILogger logger, Exception ex, long position);
+}
