@@ -31,4 +31,25 @@ public sealed class HubOptions
 
     /// <summary>How often an idle live subscription sends a CaughtUp heartbeat (default 15 seconds).</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Whether new members start on probation, and what releases their held contributions (default
+    /// <see cref="ProbationMode.AdminReview"/>). Applies to members created from then on (approved applications,
+    /// <c>admin add-member</c> without <c>--no-probation</c>); admin organisations never start on probation.
+    /// </summary>
+    public ProbationMode Probation { get; set; } = ProbationMode.AdminReview;
+}
+
+/// <summary>How contributions of a member on probation reach the other members.</summary>
+public enum ProbationMode
+{
+    /// <summary>No probation: new members share at once.</summary>
+    Off = 0,
+    /// <summary>Held until an admin releases (or rejects) them, or ends the member's probation releasing them.</summary>
+    AdminReview = 1,
+    /// <summary>
+    /// As <see cref="AdminReview"/>, and also released when a member not on probation contributes the same signal
+    /// (and not held at all when such a member already has).
+    /// </summary>
+    Confirmation = 2,
 }

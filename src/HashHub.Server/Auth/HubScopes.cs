@@ -22,4 +22,6 @@ public static class HubPolicies
     public const string Write = "hashhub.write";
     public const string Feedback = "hashhub.feedback";
     public const string Admin = "hashhub.admin";
+    /// <summary>Any active member, whatever scopes its client holds.</summary>
+    public const string Member = "hashhub.member";
 }

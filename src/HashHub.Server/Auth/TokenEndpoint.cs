@@ -39,6 +39,11 @@ internal static class TokenEndpoint
             return Reject(OpenIddictConstants.Errors.InvalidClient, $"The member is {client.Member.Status.ToString().ToLowerInvariant()}; its credentials do not work.");
         }
 
+        if (!string.IsNullOrEmpty(request.ClientAssertion) && await ReplayedAsync(db, client.ClientId, request.ClientAssertion, time, http.RequestAborted) is { } problem)
+        {
+            return Reject(OpenIddictConstants.Errors.InvalidClient, problem);
+        }
+
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, client.ClientId);
         identity.SetClaim(Claims.Name, client.Member.Name);
@@ -59,6 +64,34 @@ internal static class TokenEndpoint
         identity.SetScopes(requested);
         identity.SetDestinations(_ => [Destinations.AccessToken]);
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// OpenIddict has checked the assertion's signature, issuer, subject, audience and lifetime; with token storage
+    /// off it does not remember assertions, so the hub keeps each jti until the assertion expires and refuses a
+    /// second use (RFC 7523 section 3, item 7). The primary key makes two concurrent uses fail one of them.
+    /// </summary>
+    private static async Task<string?> ReplayedAsync(HubDbContext db, string clientId, string assertion, TimeProvider time, CancellationToken ct)
+    {
+        var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(assertion);
+        var jti = jwt.Id;
+        if (string.IsNullOrEmpty(jti) || jti.Length > 200)
+        {
+            return "The client assertion needs a jti claim (at most 200 characters) that is never used twice.";
+        }
+        var now = time.GetUtcNow();
+        await db.UsedClientAssertions.Where(a => a.ClientId == clientId && a.ExpiresAt < now).ExecuteDeleteAsync(ct);
+        db.UsedClientAssertions.Add(new UsedClientAssertion { ClientId = clientId, Jti = jti, ExpiresAt = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            return "The client assertion was already used (same jti): sign a new one for every token request.";
+        }
     }
 
     private static IResult Reject(string error, string description) => Results.Forbid(

@@ -5,6 +5,8 @@ using Google.Protobuf;
 using HashHub.Server.Audit;
 using HashHub.Server.Errors;
 using HashHub.Server.Membership;
+using HashHub.Server.Probation;
+using HashHub.Server.Sharing;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
 using Microsoft.EntityFrameworkCore;
@@ -14,13 +16,18 @@ using Proto = HashHub.Protos.V1;
 namespace HashHub.Server.Contributions;
 
 /// <summary>The rules of contributing, retracting and relabelling signals.</summary>
-internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, MemberDirectory members, TimeProvider time, IOptions<HubOptions> options)
+internal sealed class ContributionService(
+    HubDbContext db, ChangeLog changeLog, MemberDirectory members, HeldContributions heldContributions, TimeProvider time, IOptions<HubOptions> options)
 {
+    private const string ScopeChanged = "sharing scope changed";
+
     public async Task<Proto.SubmitContributionsResponse> SubmitAsync(Caller caller, Proto.SubmitContributionsRequest request, CancellationToken cancellationToken)
     {
         var labels = await LoadLabelsAsync(cancellationToken);
         var items = new ContributionValidator(options.Value, labels).Validate(request);
+        await ValidateSharingGroupsAsync(caller, request, cancellationToken);
         var requestHash = SHA256.HashData(request.ToByteArray());
+        var probationMode = options.Value.Probation;
 
         return await changeLog.WriteAsync(db, async (batch, ct) =>
         {
@@ -47,10 +54,24 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 candidates.Add(new SignalEntity { Type = item.Type.Name, Value = item.Value, Quality = item.Quality, Status = SignalStatus.Active, CreatedAt = now, UpdatedAt = now });
             }
             await bulk.InsertMissingSignalsAsync(candidates, ct);
-            var stored = await LoadExistingAsync(candidates.Where(c => c.Id == 0).ToList(), ct);
-            var mine = stored.Count == 0
+            var signals = await LoadExistingAsync(candidates.Where(c => c.Id == 0).ToList(), ct);
+            var signalIds = signals.Values.Select(s => s.Id).ToList();
+            var mine = signalIds.Count == 0
                 ? new Dictionary<long, ContributionEntity>()
-                : await ActiveContributionsOf(caller.MemberId, stored.Values.Select(s => s.Id).ToList()).ToDictionaryAsync(c => c.SignalId, ct);
+                : await ActiveContributionsOf(caller.MemberId, signalIds).ToDictionaryAsync(c => c.SignalId, ct);
+            await Sharing.Visibility.LoadGroupsAsync(db, mine.Values, ct);
+
+            // Probation: the caller's new contributions are held, except (confirmation mode) on signals that a
+            // member not on probation already vouched for with a released contribution.
+            var onProbation = probationMode != ProbationMode.Off
+                && await db.Members.AsNoTracking().Where(m => m.Id == caller.MemberId).Select(m => m.OnProbation).FirstOrDefaultAsync(ct);
+            var confirmed = onProbation && probationMode == ProbationMode.Confirmation && signalIds.Count > 0
+                ? (await db.Contributions.AsNoTracking()
+                    .Where(c => signalIds.Contains(c.SignalId) && c.MemberId != caller.MemberId && c.Status == ContributionStatus.Active
+                        && (c.Visibility == ContributionVisibility.AllMembers || c.Visibility == ContributionVisibility.Groups))
+                    .Select(c => c.SignalId).Distinct().ToListAsync(ct)).ToHashSet()
+                : [];
+            var retractedForScope = 0;
 
             var outcomes = new List<(SignalEntity Signal, ContributionEntity Contribution, bool Created, bool Updated)>(items.Count);
             var newContributions = new List<ContributionEntity>(items.Count);
@@ -65,7 +86,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 }
                 else
                 {
-                    signal = stored.GetValueOrDefault((item.Type.Name, item.Value))
+                    signal = signals.GetValueOrDefault((item.Type.Name, item.Value))
                         ?? throw new InvalidOperationException($"Signal {item.Type.Name} {item.Value} was neither inserted nor found; signals are never deleted.");
                     if (signal.Status == SignalStatus.Retracted)
                     {
@@ -76,16 +97,36 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
 
                 if (!created && mine.TryGetValue(signal.Id, out var existing))
                 {
-                    if (Apply(existing, item, now))
+                    if (existing.SharingGroupIds.SequenceEqual(item.SharingGroupIds))
                     {
-                        signal.UpdatedAt = now;
-                        batch.Record(signal, ChangeKind.Updated);
+                        if (Apply(existing, item, now))
+                        {
+                            signal.UpdatedAt = now;
+                            batch.Record(signal, ChangeKind.Updated);
+                        }
+                        outcomes.Add((signal, existing, false, true));
+                        continue;
                     }
-                    outcomes.Add((signal, existing, false, true));
-                    continue;
+                    // A new sharing scope is a new contribution: the old one is retracted (and stays visible, as
+                    // retracted, to whoever saw it), so members that may no longer see it receive a tombstone.
+                    existing.Status = ContributionStatus.Retracted;
+                    existing.RetractedAt = now;
+                    existing.UpdatedAt = now;
+                    existing.RetractReason = ScopeChanged;
+                    retractedForScope++;
                 }
 
-                var contribution = new ContributionEntity { MemberId = caller.MemberId, SignalId = signal.Id, Status = ContributionStatus.Active, ContributedAt = now };
+                var contribution = new ContributionEntity
+                {
+                    MemberId = caller.MemberId,
+                    SignalId = signal.Id,
+                    Status = ContributionStatus.Active,
+                    ContributedAt = now,
+                    SharingGroupIds = item.SharingGroupIds,
+                    Visibility = onProbation && !confirmed.Contains(signal.Id) ? ContributionVisibility.Held
+                        : item.SharingGroupIds.Length > 0 ? ContributionVisibility.Groups
+                        : ContributionVisibility.AllMembers,
+                };
                 Apply(contribution, item, now);
                 newContributions.Add(contribution);
                 if (!created)
@@ -97,7 +138,11 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
             }
 
             await bulk.InsertContributionsAsync(newContributions, ct);
+            await StoreScopesAsync(newContributions, ct);
             await db.SaveChangesAsync(ct);
+            var released = !onProbation && probationMode == ProbationMode.Confirmation
+                ? await heldContributions.ReleaseConfirmedAsync(batch, caller, signals.Values.ToDictionary(s => s.Id), ct)
+                : 0;
 
             var response = new Proto.SubmitContributionsResponse();
             response.Results.AddRange(outcomes.Select(o => new Proto.ContributionResult
@@ -106,6 +151,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 ContributionId = Id(o.Contribution.Id),
                 SignalCreated = o.Created,
                 UpdatedExisting = o.Updated,
+                Held = o.Contribution.Visibility == ContributionVisibility.Held,
             }));
             batch.Audit(new AuditRecord(caller.MemberId, caller.ClientId, "contribution.submit", request.IdempotencyKey, new
             {
@@ -113,6 +159,10 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 SignalsCreated = outcomes.Count(o => o.Created),
                 ContributionsAdded = newContributions.Count,
                 ContributionsUpdated = outcomes.Count(o => o.Updated),
+                ContributionsHeld = newContributions.Count(n => n.Visibility == ContributionVisibility.Held),
+                ContributionsScopedToGroups = newContributions.Count(n => n.SharingGroupIds.Length > 0),
+                RetractedForNewScope = retractedForScope,
+                ReleasedByConfirmation = released,
                 // SHA-256 of the request as sent: whoever kept the batch can prove what this entry covers.
                 RequestSha256 = Convert.ToHexStringLower(requestHash),
             }));
@@ -128,13 +178,15 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
         }, cancellationToken);
     }
 
-    public async Task<Proto.SignalRecord> GetAsync(Proto.GetSignalRequest request, CancellationToken cancellationToken)
+    public async Task<Proto.SignalRecord> GetAsync(Caller caller, Proto.GetSignalRequest request, CancellationToken cancellationToken)
     {
         long id;
+        string notFound;
         switch (request.KeyCase)
         {
             case Proto.GetSignalRequest.KeyOneofCase.SignalId:
                 id = ParseId(request.SignalId, "signal_id");
+                notFound = $"No signal {id} is known to the hub.";
                 break;
             case Proto.GetSignalRequest.KeyOneofCase.Signal:
                 var type = Signals.SignalTypeMap.ToCore(request.Signal.Type)
@@ -144,15 +196,14 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                     throw new RequestValidationException("signal.value", $"{type.Name} value {error}");
                 }
                 id = await db.Signals.Where(s => s.Type == type.Name && s.Value == value).Select(s => s.Id).FirstOrDefaultAsync(cancellationToken);
-                if (id == 0)
-                {
-                    throw new NotFoundException($"No {type.Name} signal {value} is known to the hub.");
-                }
+                notFound = $"No {type.Name} signal {value} is known to the hub.";
                 break;
             default:
                 throw new RequestValidationException("key", "set signal_id or signal");
         }
-        return await LoadRecordAsync(id, cancellationToken) ?? throw new NotFoundException($"No signal {id} is known to the hub.");
+        // A signal with nothing the caller may see answers exactly as an unknown one: a hash shared within a
+        // group, or held for review, does not leak to others.
+        return (id == 0 ? null : await LoadRecordAsync(id, caller, cancellationToken)) ?? throw new NotFoundException(notFound);
     }
 
     public async Task<Proto.SignalRecord> RetractAsync(Caller caller, Proto.RetractContributionRequest request, CancellationToken cancellationToken)
@@ -190,7 +241,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
                 new { SignalId = Id(signal.Id), SignalRetracted = !othersActive, Reason = contribution.RetractReason }));
             return signal.Id;
         }, cancellationToken);
-        return (await LoadRecordAsync(signalId, cancellationToken))!;
+        return (await LoadRecordAsync(signalId, caller, cancellationToken))!;
     }
 
     public async Task<Proto.Contribution> UpdateLabelsAsync(Caller caller, Proto.UpdateContributionLabelsRequest request, CancellationToken cancellationToken)
@@ -219,6 +270,7 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
             return contribution.Id;
         }, cancellationToken);
         var stored = await db.Contributions.AsNoTracking().SingleAsync(c => c.Id == contributionId, cancellationToken);
+        await Sharing.Visibility.LoadGroupsAsync(db, [stored], cancellationToken);
         var names = await members.ForAsync(db, [stored.MemberId], cancellationToken);
         return ProtoMapper.ToProto(stored, names);
     }
@@ -234,14 +286,69 @@ internal sealed class ContributionService(HubDbContext db, ChangeLog changeLog, 
         return contribution;
     }
 
-    private async Task<Proto.SignalRecord?> LoadRecordAsync(long id, CancellationToken cancellationToken)
+    /// <summary>The signal as <paramref name="caller"/> may see it; null when it may see none of its contributions.</summary>
+    private async Task<Proto.SignalRecord?> LoadRecordAsync(long id, Caller caller, CancellationToken cancellationToken)
     {
-        var signals = await ChangeReader.LoadSignalsAsync(db, [id], cancellationToken);
-        if (!signals.TryGetValue(id, out var signal))
+        var signal = await db.Signals.AsNoTracking().SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
+        if (signal is null)
         {
             return null;
         }
+        signal.Contributions.AddRange(await db.Contributions.AsNoTracking().Where(c => c.SignalId == id)
+            .VisibleTo(db, Sharing.Visibility.ViewerOf(caller)).OrderBy(c => c.Id).ToListAsync(cancellationToken));
+        if (signal.Contributions.Count == 0)
+        {
+            return null;
+        }
+        await Sharing.Visibility.LoadGroupsAsync(db, signal.Contributions, cancellationToken);
         return ProtoMapper.ToProto(signal, await members.ForAsync(db, [signal], cancellationToken));
+    }
+
+    /// <summary>
+    /// Every group named must exist and hold the caller (admins may name any group). One answer for both, so
+    /// that a member cannot probe which group ids exist.
+    /// </summary>
+    private async Task ValidateSharingGroupsAsync(Caller caller, Proto.SubmitContributionsRequest request, CancellationToken cancellationToken)
+    {
+        var named = request.Items.SelectMany(i => i.SharingGroupIds).Distinct(StringComparer.Ordinal).ToList();
+        if (named.Count == 0)
+        {
+            return;
+        }
+        var allowed = (caller.IsAdmin
+            ? await db.SharingGroups.Where(g => named.Contains(g.Id)).Select(g => g.Id).ToListAsync(cancellationToken)
+            : await db.SharingGroupMembers.Where(m => m.MemberId == caller.MemberId && named.Contains(m.GroupId)).Select(m => m.GroupId).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        var violations = new List<FieldViolation>();
+        for (var i = 0; i < request.Items.Count && violations.Count < 100; i++)
+        {
+            for (var j = 0; j < request.Items[i].SharingGroupIds.Count; j++)
+            {
+                if (!allowed.Contains(request.Items[i].SharingGroupIds[j]))
+                {
+                    violations.Add(new($"items[{i}].sharing_group_ids[{j}]", "is not a sharing group the caller belongs to"));
+                }
+            }
+        }
+        if (violations.Count > 0)
+        {
+            throw new RequestValidationException(violations);
+        }
+    }
+
+    /// <summary>
+    /// The bulk writers leave a new contribution's visibility at the column's default (every member); the rare
+    /// others (scoped to groups, held) are set here, with their groups, in the same transaction.
+    /// </summary>
+    private async Task StoreScopesAsync(List<ContributionEntity> added, CancellationToken ct)
+    {
+        foreach (var group in added.Where(c => c.Visibility != ContributionVisibility.AllMembers).GroupBy(c => c.Visibility))
+        {
+            var ids = group.Select(c => c.Id).ToList();
+            var visibility = group.Key;
+            await db.Contributions.Where(c => ids.Contains(c.Id)).ExecuteUpdateAsync(u => u.SetProperty(c => c.Visibility, visibility), ct);
+        }
+        db.ContributionGroups.AddRange(added.SelectMany(c => c.SharingGroupIds.Select(g => new ContributionGroup { ContributionId = c.Id, GroupId = g })));
     }
 
     private async Task<Dictionary<(string, string), SignalEntity>> LoadExistingAsync(IReadOnlyList<SignalEntity> keys, CancellationToken ct)

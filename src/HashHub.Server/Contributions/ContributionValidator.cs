@@ -6,7 +6,11 @@ using Proto = HashHub.Protos.V1;
 namespace HashHub.Server.Contributions;
 
 /// <summary>A contribution item that passed validation: canonical value, sorted distinct labels.</summary>
-internal sealed record ValidItem(SignalType Type, string Value, int? Quality, string[] Labels, int SourceKind, string? IncidentId, string? CaseReference, string? Note);
+internal sealed record ValidItem(SignalType Type, string Value, int? Quality, string[] Labels, int SourceKind, string? IncidentId, string? CaseReference, string? Note)
+{
+    /// <summary>The sharing groups it is scoped to, sorted and distinct; empty for every member.</summary>
+    public string[] SharingGroupIds { get; init; } = [];
+}
 
 /// <summary>
 /// Checks a batch before anything is written (DESIGN.md invariant 5): every violation is collected with its
@@ -88,7 +92,10 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         var note = Optional(input.Note, MaxNote, $"{path}.note");
         return _violations.Count > before || signal is null
             ? null
-            : new ValidItem(signal, value, quality, labels, (int)input.SourceKind, incident, caseReference, note);
+            : new ValidItem(signal, value, quality, labels, (int)input.SourceKind, incident, caseReference, note)
+            {
+                SharingGroupIds = [.. input.SharingGroupIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            };
     }
 
     private SignalType? ValidateSignal(Proto.Signal? signal, string path, out string value, out int? quality)

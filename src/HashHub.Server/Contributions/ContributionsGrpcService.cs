@@ -14,7 +14,7 @@ internal sealed class ContributionsGrpcService(ContributionService contributions
 
     [Authorize(Policy = Auth.HubPolicies.Read)]
     public override Task<Proto.SignalRecord> GetSignal(Proto.GetSignalRequest request, ServerCallContext context) =>
-        contributions.GetAsync(request, context.CancellationToken);
+        contributions.GetAsync(Caller.From(context), request, context.CancellationToken);
 
     [Authorize(Policy = Auth.HubPolicies.Write)]
     public override async Task<Proto.RetractContributionResponse> RetractContribution(Proto.RetractContributionRequest request, ServerCallContext context) =>

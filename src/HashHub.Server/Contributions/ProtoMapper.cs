@@ -9,6 +9,12 @@ namespace HashHub.Server.Contributions;
 /// <summary>Maps stored records to wire messages.</summary>
 internal static class ProtoMapper
 {
+    /// <summary>
+    /// The signal as a caller sees it: <paramref name="signal"/> holds only the contributions visible to the caller
+    /// (all of them for an admin), and the status follows from them: active while one of them is. For an admin
+    /// that is the signal's stored status; for a member outside a group it can be a tombstone while the signal
+    /// stays active for the group. <paramref name="timestamps"/> shares Timestamp messages within one response.
+    /// </summary>
     public static Proto.SignalRecord ToProto(SignalEntity signal, IReadOnlyDictionary<string, MemberSummary> members, Timestamps? timestamps = null)
     {
         timestamps ??= new Timestamps();
@@ -16,7 +22,7 @@ internal static class ProtoMapper
         {
             Id = signal.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Signal = new Proto.Signal { Type = SignalTypeMap.ToProto(signal.Type), Value = signal.Value },
-            Status = signal.Status == SignalStatus.Active ? Proto.SignalStatus.Active : Proto.SignalStatus.Retracted,
+            Status = signal.Contributions.Exists(c => c.Status == ContributionStatus.Active) ? Proto.SignalStatus.Active : Proto.SignalStatus.Retracted,
             CreatedAt = timestamps.Of(signal.CreatedAt),
             UpdatedAt = timestamps.Of(signal.UpdatedAt),
         };
@@ -77,6 +83,13 @@ internal static class ProtoMapper
             },
         };
         message.Labels.AddRange(c.Labels);
+        message.SharingGroupIds.AddRange(c.SharingGroupIds);
+        message.Hold = c.Visibility switch
+        {
+            ContributionVisibility.Held => Proto.HoldState.Held,
+            ContributionVisibility.Rejected => Proto.HoldState.Rejected,
+            _ => Proto.HoldState.Unspecified,
+        };
         if (c.RetractedAt is { } retractedAt)
         {
             message.RetractedAt = timestamps.Of(retractedAt);

@@ -8,6 +8,8 @@ using HashHub.Server.Sync;
 using HashHub.Server.Taxonomy;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
 using OpenIddict.Validation.AspNetCore;
 
 namespace HashHub.Server.Extensions;
@@ -55,6 +57,18 @@ internal static class HashHubHostingExtensions
                 o.AddEncryptionKey(KeyStore.LoadOrCreate(keyDirectory, "encryption"));
                 // Access tokens are checked by the hub itself; storing each one would add a write per token.
                 o.DisableTokenStorage();
+                // RFC 7523 section 3.2: a client assertion that fails validation (wrong audience included) is a client
+                // authentication failure, answered invalid_client; OpenIddict reports some of them as invalid_token.
+                o.AddEventHandler<OpenIddictServerEvents.ApplyTokenResponseContext>(handler => handler
+                    .UseInlineHandler(context =>
+                    {
+                        if (!string.IsNullOrEmpty(context.Request?.ClientAssertion) && context.Response.Error == OpenIddictConstants.Errors.InvalidToken)
+                        {
+                            context.Response.Error = OpenIddictConstants.Errors.InvalidClient;
+                        }
+                        return default;
+                    })
+                    .SetOrder(int.MinValue));
                 // TLS is terminated in front of the hub (reverse proxy, ingress) or the hub listens on loopback.
                 o.UseAspNetCore().EnableTokenEndpointPassthrough().DisableTransportSecurityRequirement();
             })
@@ -71,7 +85,8 @@ internal static class HashHubHostingExtensions
             .AddPolicy(HubPolicies.Read, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Read, AdminOnly: false)))
             .AddPolicy(HubPolicies.Write, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Write, AdminOnly: false)))
             .AddPolicy(HubPolicies.Feedback, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Feedback, AdminOnly: false)))
-            .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: true)));
+            .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: true)))
+            .AddPolicy(HubPolicies.Member, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: false)));
         builder.Services.AddScoped<MemberAdministration>();
         return builder;
     }
@@ -119,6 +134,7 @@ internal static class HashHubHostingExtensions
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
         builder.Services.AddScoped<ContributionService>();
+        builder.Services.AddScoped<Probation.HeldContributions>();
         builder.Services.AddSingleton<MemberDirectory>();
         builder.Services.AddSingleton<HubMatchIndex>();
         builder.Services.AddHostedService<MatchIndexFeeder>();
@@ -143,6 +159,8 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcService<MembersGrpcService>();
         app.MapGrpcService<ApplicationsGrpcService>();
+        app.MapGrpcService<Sharing.SharingGroupsGrpcService>();
+        app.MapGrpcService<Probation.ProbationGrpcService>();
         app.MapGrpcService<MatchingGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();

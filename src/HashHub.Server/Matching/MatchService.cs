@@ -3,6 +3,7 @@ using HashHub.Core.Signals;
 using HashHub.Server.Contributions;
 using HashHub.Server.Errors;
 using HashHub.Server.Membership;
+using HashHub.Server.Sharing;
 using HashHub.Server.Signals;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
@@ -67,8 +68,9 @@ internal sealed class MatchService(HubDbContext db, HubMatchIndex index, MemberD
         var response = new Proto.MatchResponse();
         foreach (var id in ids)
         {
-            // The index may lag a retraction by moments: the stored state decides.
-            if (!signals.TryGetValue(id, out var signal) || signal.Status != SignalStatus.Active)
+            // The index may lag a retraction by moments: the stored state decides, as the caller sees it (a
+            // signal whose visible contributions are all retracted is no match for this caller).
+            if (!signals.TryGetValue(id, out var signal) || !signal.Contributions.Exists(c => c.Status == ContributionStatus.Active))
             {
                 continue;
             }
@@ -89,13 +91,20 @@ internal sealed class MatchService(HubDbContext db, HubMatchIndex index, MemberD
     }
 
     /// <summary>
-    /// The signals with the contributions the caller may see. Every signal is visible to every member today;
-    /// sharing groups narrow this, in this one place.
+    /// The signals with the contributions the caller may see (<see cref="Visibility"/>); a signal with none is left
+    /// out, so a hash shared within groups the caller is not in, or held for review, never matches for it.
     /// </summary>
-    private Task<Dictionary<long, SignalEntity>> LoadVisibleAsync(Caller caller, IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    private async Task<Dictionary<long, SignalEntity>> LoadVisibleAsync(Caller caller, IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
     {
-        _ = caller;
-        return ChangeReader.LoadSignalsAsync(db, ids, cancellationToken);
+        var signals = await db.Signals.AsNoTracking().Where(s => ids.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
+        var contributions = await db.Contributions.AsNoTracking().Where(c => ids.Contains(c.SignalId))
+            .VisibleTo(db, Visibility.ViewerOf(caller)).OrderBy(c => c.Id).ToListAsync(cancellationToken);
+        foreach (var c in contributions)
+        {
+            signals[c.SignalId].Contributions.Add(c);
+        }
+        await Visibility.LoadGroupsAsync(db, contributions, cancellationToken);
+        return signals.Where(p => p.Value.Contributions.Count > 0).ToDictionary(p => p.Key, p => p.Value);
     }
 
     private static List<(SignalType Type, string Value, int Threshold)> Validate(Proto.MatchRequest request)

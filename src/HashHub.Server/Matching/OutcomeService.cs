@@ -1,6 +1,7 @@
 using HashHub.Server.Contributions;
 using HashHub.Server.Errors;
 using HashHub.Server.Membership;
+using HashHub.Server.Sharing;
 using HashHub.Server.Storage;
 using Microsoft.EntityFrameworkCore;
 using Proto = HashHub.Protos.V1;
@@ -29,7 +30,10 @@ internal sealed class OutcomeService(HubDbContext db, TimeProvider time)
         }
 
         var ids = rows.Select(r => r.SignalId).Distinct().ToList();
-        var known = await db.Signals.Where(s => ids.Contains(s.Id)).Select(s => s.Id).ToListAsync(cancellationToken);
+        // A signal the caller may not see (shared within groups it is not in, or held) is as unknown as one that
+        // does not exist: the answer must not tell it apart.
+        var known = await db.Contributions.Where(c => ids.Contains(c.SignalId)).VisibleTo(db, Sharing.Visibility.ViewerOf(caller))
+            .Select(c => c.SignalId).Distinct().ToListAsync(cancellationToken);
         var missing = rows.Where(r => !known.Contains(r.SignalId))
             .Select(r => new FieldViolation($"reports[{r.Ordinal}].signal_id", $"names no signal known to the hub ({r.SignalId})"))
             .ToList();

@@ -8,7 +8,8 @@ namespace HashHub.Server.Membership;
 /// <summary>
 /// Server commands an operator runs on the hub's machine, against the hub's configured database:
 /// <c>admin bootstrap [NAME]</c> creates the admin organisation and its first credential;
-/// <c>admin add-member NAME [--read-only]</c> registers a member and prints its client credentials;
+/// <c>admin add-member NAME [--read-only] [--no-probation]</c> registers a member (on probation per Hub:Probation
+/// unless told not to) and prints its client credentials;
 /// <c>admin verify-audit</c> recomputes the audit log's hash chain; <c>admin export-audit [FILE]</c> writes it as
 /// JSON lines that anyone can verify with the recipe in <c>audit.proto</c>.
 /// Secrets are printed once and never stored in clear.
@@ -60,13 +61,15 @@ internal static class AdminCommands
                     break;
                 case "add-member" when args.Length > 2:
                     var scopes = args.Contains("--read-only") ? new[] { HubScopes.Read } : HubScopes.All;
-                    credential = await admin.AddMemberAsync(args[2], isAdmin: false, scopes, ct);
+                    credential = await admin.AddMemberAsync(args[2], isAdmin: false, scopes, ct, skipProbation: args.Contains("--no-probation"));
                     break;
                 default:
                     await output.WriteLineAsync("""
                         usage:
                           HashHub.Server admin bootstrap [NAME]             create the admin organisation and its first credential
-                          HashHub.Server admin add-member NAME [--read-only] register a member and issue its client credentials
+                          HashHub.Server admin add-member NAME [--read-only] [--no-probation]
+                                                                            register a member and issue its client credentials;
+                                                                            it starts on probation per Hub:Probation unless --no-probation
                           HashHub.Server admin verify-audit                 recompute the audit log's hash chain (exit 1 if broken)
                           HashHub.Server admin export-audit [FILE]          write the audit log as JSON lines (to stdout without FILE)
                         example:

@@ -5,6 +5,8 @@ using HashHub.Server.Errors;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -14,7 +16,8 @@ namespace HashHub.Server.Membership;
 public sealed record IssuedCredential(string MemberId, string MemberName, string ClientId, string ClientSecret);
 
 /// <summary>Creates members and their OAuth2 client credentials (the vetting workflow builds on this).</summary>
-internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog, MemberDirectory directory, IOpenIddictApplicationManager applications, TimeProvider time)
+internal sealed class MemberAdministration(
+    HubDbContext db, ChangeLog changeLog, MemberDirectory directory, IOpenIddictApplicationManager applications, TimeProvider time, IOptions<HubOptions> options)
 {
     /// <summary>Creates the consortium's admin organisation and its first admin credential; fails if one exists.</summary>
     public async Task<IssuedCredential> BootstrapAdminAsync(string name, CancellationToken cancellationToken)
@@ -29,8 +32,11 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
     /// <summary>Who the audit log names for these actions: the operator at the hub's console unless set.</summary>
     public (string ActorId, string ClientId) Actor { get; set; } = (AuditChain.OperatorActor, string.Empty);
 
-    /// <summary>Creates an active member with one client credential holding <paramref name="scopes"/>.</summary>
-    public async Task<IssuedCredential> AddMemberAsync(string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates an active member with one client credential holding <paramref name="scopes"/>; on probation per
+    /// <see cref="HubOptions.Probation"/> unless it is an admin or <paramref name="skipProbation"/>.
+    /// </summary>
+    public async Task<IssuedCredential> AddMemberAsync(string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken, bool skipProbation = false)
     {
         name = name.Trim();
         if (name.Length is 0 or > 200)
@@ -45,12 +51,12 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
             {
                 throw new RequestValidationException("name", $"a member named '{name}' already exists");
             }
-            return await AddMemberAsync(batch, name, isAdmin, scopes, ct);
+            return await AddMemberAsync(batch, name, isAdmin, scopes, ct, skipProbation);
         }, cancellationToken);
     }
 
     /// <summary>Creates the member and its first credential inside a write transaction that is already open.</summary>
-    internal async Task<IssuedCredential> AddMemberAsync(WriteBatch batch, string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken ct)
+    internal async Task<IssuedCredential> AddMemberAsync(WriteBatch batch, string name, bool isAdmin, IReadOnlyCollection<string> scopes, CancellationToken ct, bool skipProbation = false)
     {
         var member = new Member
         {
@@ -59,29 +65,36 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
             Status = MemberStatus.Active,
             IsAdmin = isAdmin,
             CreatedAt = time.GetUtcNow(),
+            OnProbation = !isAdmin && !skipProbation && options.Value.Probation != ProbationMode.Off,
         };
         db.Members.Add(member);
         await db.SaveChangesAsync(ct);
-        batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.add", member.Id, new { member.Name, member.IsAdmin }));
+        batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "member.add", member.Id, new { member.Name, member.IsAdmin, member.OnProbation }));
         return await IssueAsync(batch, member, scopes, ct);
     }
 
-    /// <summary>Issues another client credential to an existing member.</summary>
-    public Task<IssuedCredential> IssueCredentialAsync(Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken) =>
-        changeLog.WriteAsync(db, (batch, ct) => IssueAsync(batch, member, scopes, ct), cancellationToken);
+    /// <summary>Issues another client credential to an existing member: a secret, or a key client with <paramref name="publicKey"/>.</summary>
+    public Task<IssuedCredential> IssueCredentialAsync(Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken, JsonWebKey? publicKey = null) =>
+        changeLog.WriteAsync(db, (batch, ct) => IssueAsync(batch, member, scopes, ct, publicKey), cancellationToken);
 
-    private async Task<IssuedCredential> IssueAsync(WriteBatch batch, Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    private async Task<IssuedCredential> IssueAsync(WriteBatch batch, Member member, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken, JsonWebKey? publicKey = null)
     {
         var clientId = "hh_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
-        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        // A key client (private_key_jwt, RFC 7523) has no secret: OpenIddict checks its client assertions against
+        // the public key in the application's JSON Web Key Set.
+        var secret = publicKey is null ? Base64Url(RandomNumberGenerator.GetBytes(32)) : string.Empty;
         var descriptor = new OpenIddictApplicationDescriptor
         {
             ClientId = clientId,
-            ClientSecret = secret,
+            ClientSecret = publicKey is null ? secret : null,
             ClientType = ClientTypes.Confidential,
             DisplayName = member.Name,
             Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
         };
+        if (publicKey is not null)
+        {
+            descriptor.JsonWebKeySet = new JsonWebKeySet { Keys = { publicKey } };
+        }
         foreach (var scope in scopes)
         {
             descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
@@ -90,7 +103,14 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         db.MemberClients.Add(new MemberClient { ClientId = clientId, MemberId = member.Id, CreatedAt = time.GetUtcNow() });
         await db.SaveChangesAsync(cancellationToken);
         // The secret itself is never logged, nor kept: only the fact that a credential was issued.
-        batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.issue", clientId, new { MemberId = member.Id, Scopes = scopes }));
+        batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.issue", clientId, new
+        {
+            MemberId = member.Id,
+            Scopes = scopes,
+            Method = publicKey is null ? ClientKeys.SecretMethod : ClientKeys.PrivateKeyJwtMethod,
+            // The key's thumbprint (RFC 7638) names the public key the client was registered with.
+            KeyThumbprint = publicKey is null ? null : Base64Url(publicKey.ComputeJwkThumbprint()),
+        }));
         return new IssuedCredential(member.Id, member.Name, clientId, secret);
     }
 
@@ -128,8 +148,8 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         return member;
     }
 
-    /// <summary>Issues another credential to an active member.</summary>
-    public async Task<IssuedCredential> IssueCredentialAsync(string memberId, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
+    /// <summary>Issues another credential to an active member: a secret, or a key client with <paramref name="publicKey"/>.</summary>
+    public async Task<IssuedCredential> IssueCredentialAsync(string memberId, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken, JsonWebKey? publicKey = null)
     {
         var member = await db.Members.AsNoTracking().SingleOrDefaultAsync(m => m.Id == memberId, cancellationToken)
             ?? throw new NotFoundException($"No member {memberId}.");
@@ -137,7 +157,7 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
         {
             throw new PreconditionFailedException($"The member is {Describe(member.Status)}: credentials are issued to active members only.");
         }
-        return await IssueCredentialAsync(member, scopes, cancellationToken);
+        return await IssueCredentialAsync(member, scopes, cancellationToken, publicKey);
     }
 
     /// <summary>Revokes one credential; its tokens stop working at once (checked on every call).</summary>
@@ -158,7 +178,7 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
     /// <summary>
     /// Issues a new credential with the old one's scopes; the old one stops working after <paramref name="grace"/>.
     /// </summary>
-    public Task<IssuedCredential> RotateCredentialAsync(string clientId, TimeSpan grace, CancellationToken cancellationToken) =>
+    public Task<IssuedCredential> RotateCredentialAsync(string clientId, TimeSpan grace, CancellationToken cancellationToken, JsonWebKey? newPublicKey = null) =>
         changeLog.WriteAsync(db, async (batch, ct) =>
         {
             var now = time.GetUtcNow();
@@ -176,10 +196,18 @@ internal sealed class MemberAdministration(HubDbContext db, ChangeLog changeLog,
             var scopes = application is null ? HubScopes.All : (await applications.GetPermissionsAsync(application, ct))
                 .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToArray();
+            // A key client rotates to a new key, a secret client to a new secret: the method does not change.
+            var isKeyClient = application is not null && await applications.GetJsonWebKeySetAsync(application, ct) is { Keys.Count: > 0 };
+            if (isKeyClient != newPublicKey is not null)
+            {
+                throw new RequestValidationException("public_key", isKeyClient
+                    ? "is required: credential " + clientId + " is a key client; give the new public key"
+                    : "is only for key clients: credential " + clientId + " uses a secret");
+            }
             var until = now + grace;
             old.RevokedAt = old.RevokedAt is { } earlier && earlier < until ? earlier : until;
             batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.rotate", clientId, new { old.MemberId, OldWorksUntil = old.RevokedAt }));
-            return await IssueAsync(batch, old.Member, scopes, ct);
+            return await IssueAsync(batch, old.Member, scopes, ct, newPublicKey);
         }, cancellationToken);
 
     internal static string Describe(MemberStatus status) => status.ToString().ToLowerInvariant();

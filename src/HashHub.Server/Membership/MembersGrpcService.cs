@@ -20,12 +20,13 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
     {
         var ct = context.CancellationToken;
         var members = await db.Members.AsNoTracking().OrderBy(m => m.CreatedAt).ThenBy(m => m.Name).ToListAsync(ct);
+        var groups = (await db.SharingGroupMembers.AsNoTracking().ToListAsync(ct)).ToLookup(g => g.MemberId, g => g.GroupId);
         var clients = (await db.MemberClients.AsNoTracking().OrderBy(c => c.CreatedAt).ToListAsync(ct)).ToLookup(c => c.MemberId);
         var counts = await db.Contributions.AsNoTracking().GroupBy(c => c.MemberId).Select(g => new { g.Key, Count = g.LongCount() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         var response = new Proto.ListMembersResponse();
         foreach (var m in members)
         {
-            var info = ToProto(m, counts.GetValueOrDefault(m.Id));
+            var info = ToProto(m, counts.GetValueOrDefault(m.Id), groups[m.Id]);
             foreach (var c in clients[m.Id])
             {
                 info.Credentials.Add(await ToProtoAsync(c, ct));
@@ -50,7 +51,7 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         }
         Act(context);
         var member = await admin.SetStatusAsync(Required(request.MemberId, "member_id"), status, request.Reason, context.CancellationToken);
-        return ToProto(member, await db.Contributions.LongCountAsync(c => c.MemberId == member.Id, context.CancellationToken));
+        return await ToProtoAsync(db, member, context.CancellationToken);
     }
 
     public override async Task<Proto.IssueCredentialResponse> IssueCredential(Proto.IssueCredentialRequest request, ServerCallContext context)
@@ -62,9 +63,10 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
                 throw new RequestValidationException($"scopes[{i}]", $"must be one of {string.Join(", ", HubScopes.All)}");
             }
         }
+        var publicKey = string.IsNullOrWhiteSpace(request.PublicKey) ? null : ClientKeys.Parse(request.PublicKey, "public_key");
         Act(context);
         var scopes = request.Scopes.Count == 0 ? HubScopes.All : request.Scopes.Distinct().ToArray();
-        var issued = await admin.IssueCredentialAsync(Required(request.MemberId, "member_id"), scopes, context.CancellationToken);
+        var issued = await admin.IssueCredentialAsync(Required(request.MemberId, "member_id"), scopes, context.CancellationToken, publicKey);
         var client = await db.MemberClients.AsNoTracking().SingleAsync(c => c.ClientId == issued.ClientId, context.CancellationToken);
         return new Proto.IssueCredentialResponse
         {
@@ -92,8 +94,9 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         {
             throw new RequestValidationException("grace_period", "must be between 0 and 30 days");
         }
+        var publicKey = string.IsNullOrWhiteSpace(request.PublicKey) ? null : ClientKeys.Parse(request.PublicKey, "public_key");
         Act(context);
-        var issued = await admin.RotateCredentialAsync(Required(request.ClientId, "client_id"), grace, context.CancellationToken);
+        var issued = await admin.RotateCredentialAsync(Required(request.ClientId, "client_id"), grace, context.CancellationToken, publicKey);
         var client = await db.MemberClients.AsNoTracking().SingleAsync(c => c.ClientId == issued.ClientId, context.CancellationToken);
         return new Proto.IssueCredentialResponse
         {
@@ -113,15 +116,26 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
     private static string Required(string value, string field) =>
         string.IsNullOrEmpty(value) ? throw new RequestValidationException(field, "is required") : value;
 
-    private static Proto.MemberInfo ToProto(Member m, long contributions) => new()
+    internal static async Task<Proto.MemberInfo> ToProtoAsync(HubDbContext db, Member member, CancellationToken ct) => ToProto(
+        member,
+        await db.Contributions.LongCountAsync(c => c.MemberId == member.Id, ct),
+        await db.SharingGroupMembers.Where(g => g.MemberId == member.Id).Select(g => g.GroupId).ToListAsync(ct));
+
+    private static Proto.MemberInfo ToProto(Member m, long contributions, IEnumerable<string> groups)
     {
-        Id = m.Id,
-        Name = m.Name,
-        Status = Contributions.ProtoMapper.ToProto(m.Status),
-        IsAdmin = m.IsAdmin,
-        CreatedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
-        ContributionCount = contributions,
-    };
+        var info = new Proto.MemberInfo
+        {
+            Id = m.Id,
+            Name = m.Name,
+            Status = Contributions.ProtoMapper.ToProto(m.Status),
+            IsAdmin = m.IsAdmin,
+            CreatedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
+            ContributionCount = contributions,
+            OnProbation = m.OnProbation,
+        };
+        info.SharingGroupIds.AddRange(groups.Order(StringComparer.Ordinal));
+        return info;
+    }
 
     private async Task<Proto.CredentialInfo> ToProtoAsync(MemberClient c, CancellationToken ct)
     {
@@ -133,6 +147,7 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         var application = await applications.FindByClientIdAsync(c.ClientId, ct);
         if (application is not null)
         {
+            info.AuthenticationMethod = await applications.GetJsonWebKeySetAsync(application, ct) is { Keys.Count: > 0 } ? ClientKeys.PrivateKeyJwtMethod : ClientKeys.SecretMethod;
             info.Scopes.AddRange((await applications.GetPermissionsAsync(application, ct))
                 .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]));

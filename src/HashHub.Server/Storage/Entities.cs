@@ -17,6 +17,13 @@ public sealed class Member
     public MemberStatus Status { get; set; }
     public bool IsAdmin { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>A member on probation has its contributions held for review (see <see cref="HubOptions.Probation"/>).</summary>
+    public bool OnProbation { get; set; }
+    /// <summary>
+    /// Bumped whenever what this member may see changes without a change in the log (its sharing groups): sync
+    /// cursors carry it, and an older one answers "resync required".
+    /// </summary>
+    public int VisibilityEpoch { get; set; }
 }
 
 /// <summary>
@@ -60,11 +67,27 @@ public enum ContributionStatus
     Retracted = 2,
 }
 
+/// <summary>Who besides its own member (and the admins, who see everything) may see a contribution.</summary>
+public enum ContributionVisibility
+{
+    /// <summary>Every member: the common case, which the sync query tests first.</summary>
+    AllMembers = 0,
+    /// <summary>Members of its sharing groups (<see cref="ContributionGroup"/>).</summary>
+    Groups = 1,
+    /// <summary>Held while its member is on probation: nobody else until an admin (or a confirmation) releases it.</summary>
+    Held = 2,
+    /// <summary>A held contribution an admin rejected: retracted, and never shown to anybody else.</summary>
+    Rejected = 3,
+}
+
 /// <summary>A member's statement about a signal. Never deleted: a retraction is kept as evidence.</summary>
 public sealed class ContributionEntity
 {
     public long Id { get; set; }
     public long SignalId { get; set; }
+
+    /// <summary>Filled by the readers that need it (not a mapped navigation: see SignalConfiguration).</summary>
+    public SignalEntity? Signal { get; set; }
     public required string MemberId { get; init; }
     public ContributionStatus Status { get; set; }
     /// <summary>Label keys, sorted; stored as one delimited column (keys cannot contain the delimiter).</summary>
@@ -78,6 +101,34 @@ public sealed class ContributionEntity
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? RetractedAt { get; set; }
     public string? RetractReason { get; set; }
+    /// <summary>Defaults to every member in the database too, so bulk inserts that omit the column share with all.</summary>
+    public ContributionVisibility Visibility { get; set; }
+    /// <summary>Not stored here (see <see cref="ContributionGroup"/>): filled by readers that show the sharing scope.</summary>
+    public string[] SharingGroupIds { get; set; } = [];
+}
+
+/// <summary>A named sharing group (like ThreatExchange's privacy groups): contributions scoped to it reach its members only.</summary>
+public sealed class SharingGroupEntity
+{
+    public required string Id { get; init; }
+    public required string Name { get; set; }
+    public string Description { get; set; } = string.Empty;
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>A member's membership of a sharing group.</summary>
+public sealed class SharingGroupMember
+{
+    public required string GroupId { get; init; }
+    public required string MemberId { get; init; }
+    public DateTimeOffset AddedAt { get; init; }
+}
+
+/// <summary>One sharing group a contribution is scoped to (only for contributions with <see cref="ContributionVisibility.Groups"/>, or held ones that will be).</summary>
+public sealed class ContributionGroup
+{
+    public long ContributionId { get; init; }
+    public required string GroupId { get; init; }
 }
 
 public enum LabelCategory
@@ -184,6 +235,17 @@ public sealed class MembershipApplicationEntity
     public string? Notes { get; set; }
     public string? RejectionReason { get; set; }
     public string? MemberId { get; set; }
+}
+
+/// <summary>
+/// A client assertion (private_key_jwt) already used: its jti is kept until the assertion expires, so the same
+/// assertion cannot be replayed at the token endpoint (RFC 7523 section 3, item 7).
+/// </summary>
+public sealed class UsedClientAssertion
+{
+    public required string ClientId { get; init; }
+    public required string Jti { get; init; }
+    public DateTimeOffset ExpiresAt { get; init; }
 }
 
 /// <summary>What a member did about a match (the wire enum's values).</summary>

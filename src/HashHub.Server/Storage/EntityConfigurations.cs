@@ -55,6 +55,7 @@ internal sealed class ContributionConfiguration : IEntityTypeConfiguration<Contr
     {
         b.ToTable("contributions");
         b.HasKey(c => c.Id);
+        b.Ignore(c => c.Signal);
         b.Property(c => c.MemberId).HasMaxLength(40);
         b.Property(c => c.IncidentId).HasMaxLength(100);
         b.Property(c => c.CaseReference).HasMaxLength(200);
@@ -68,6 +69,10 @@ internal sealed class ContributionConfiguration : IEntityTypeConfiguration<Contr
                 new ValueComparer<string[]>((x, y) => x!.SequenceEqual(y!), v => v.Aggregate(0, (h, s) => HashCode.Combine(h, s.GetHashCode(StringComparison.Ordinal))), v => v.ToArray()));
         b.HasIndex(c => new { c.SignalId, c.MemberId });
         b.HasIndex(c => c.MemberId);
+        // Held contributions are listed for review; the index keeps that off the whole table.
+        b.HasIndex(c => c.Visibility);
+        b.Property(c => c.Visibility).HasDefaultValue(ContributionVisibility.AllMembers);
+        b.Ignore(c => c.SharingGroupIds);
         // No foreign key to members: every insert would lock the member's row (FOR KEY SHARE), and a member's
         // parallel bulk writers then contend on that one row (multixacts on PostgreSQL). The member id comes from
         // the access token of an existing member, and members are never deleted (they are revoked), so the
@@ -160,6 +165,54 @@ internal sealed class MembershipApplicationConfiguration : IEntityTypeConfigurat
         b.Property(a => a.RejectionReason).HasMaxLength(2000);
         b.Property(a => a.MemberId).HasMaxLength(40);
         b.HasIndex(a => new { a.Status, a.SubmittedAt });
+    }
+}
+
+internal sealed class SharingGroupConfiguration : IEntityTypeConfiguration<SharingGroupEntity>
+{
+    public void Configure(EntityTypeBuilder<SharingGroupEntity> b)
+    {
+        b.ToTable("sharing_groups");
+        b.HasKey(g => g.Id);
+        b.Property(g => g.Id).HasMaxLength(40);
+        b.Property(g => g.Name).HasMaxLength(200);
+        b.Property(g => g.Description).HasMaxLength(2000);
+        b.HasIndex(g => g.Name).IsUnique();
+    }
+}
+
+internal sealed class SharingGroupMemberConfiguration : IEntityTypeConfiguration<SharingGroupMember>
+{
+    public void Configure(EntityTypeBuilder<SharingGroupMember> b)
+    {
+        b.ToTable("sharing_group_members");
+        // (GroupId, MemberId) serves the visibility test "is the viewer in this contribution's group".
+        b.HasKey(m => new { m.GroupId, m.MemberId });
+        b.Property(m => m.GroupId).HasMaxLength(40);
+        b.Property(m => m.MemberId).HasMaxLength(40);
+        b.HasIndex(m => m.MemberId);
+    }
+}
+
+internal sealed class ContributionGroupConfiguration : IEntityTypeConfiguration<ContributionGroup>
+{
+    public void Configure(EntityTypeBuilder<ContributionGroup> b)
+    {
+        b.ToTable("contribution_groups");
+        b.HasKey(g => new { g.ContributionId, g.GroupId });
+        b.Property(g => g.GroupId).HasMaxLength(40);
+    }
+}
+
+internal sealed class UsedClientAssertionConfiguration : IEntityTypeConfiguration<UsedClientAssertion>
+{
+    public void Configure(EntityTypeBuilder<UsedClientAssertion> b)
+    {
+        b.ToTable("used_client_assertions");
+        b.HasKey(a => new { a.ClientId, a.Jti });
+        b.Property(a => a.ClientId).HasMaxLength(100);
+        b.Property(a => a.Jti).HasMaxLength(200);
+        b.HasIndex(a => a.ExpiresAt);
     }
 }
 

@@ -19,6 +19,10 @@ public abstract class HubDbContext(DbContextOptions options) : DbContext(options
     public DbSet<HubSetting> Settings => Set<HubSetting>();
     public DbSet<AuditEntryEntity> AuditLog => Set<AuditEntryEntity>();
     public DbSet<MembershipApplicationEntity> Applications => Set<MembershipApplicationEntity>();
+    public DbSet<SharingGroupEntity> SharingGroups => Set<SharingGroupEntity>();
+    public DbSet<SharingGroupMember> SharingGroupMembers => Set<SharingGroupMember>();
+    public DbSet<ContributionGroup> ContributionGroups => Set<ContributionGroup>();
+    public DbSet<UsedClientAssertion> UsedClientAssertions => Set<UsedClientAssertion>();
     public DbSet<MatchOutcomeEntity> MatchOutcomes => Set<MatchOutcomeEntity>();
 
     /// <summary>Which database engine this context talks to.</summary>

@@ -21,7 +21,13 @@ internal sealed record ChangePage(IReadOnlyList<ChangeEntity> Changes, IReadOnly
 /// </summary>
 internal sealed class ChangeReader(HubDbContext db)
 {
-    public async Task<ChangePage> ReadAsync(long afterSeq, int pageSize, IReadOnlyCollection<string> types, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the page after <paramref name="afterSeq"/>. With a <paramref name="viewer"/> (a member id; null for an
+    /// admin) each signal carries only the contributions that member may see (<see cref="Sharing.Visibility"/>),
+    /// filtered in the same query; a signal with none is still in the page, with no contributions, and the caller
+    /// skips it. The page is bounded by the changes scanned, so a page of changes all filtered out still advances.
+    /// </summary>
+    public async Task<ChangePage> ReadAsync(long afterSeq, int pageSize, IReadOnlyCollection<string> types, string? viewer, CancellationToken cancellationToken)
     {
         var connection = db.Database.GetDbConnection();
         var opened = connection.State != System.Data.ConnectionState.Open;
@@ -39,9 +45,13 @@ internal sealed class ChangeReader(HubDbContext db)
 
             var changes = new List<ChangeEntity>(Math.Min(pageSize, 10_000));
             var signals = new Dictionary<long, SignalEntity>();
-            await using (var command = CreateCommand(ChangesSql(types.Count > 0)))
+            await using (var command = CreateCommand(ChangesSql(types.Count > 0, viewer is not null)))
             {
                 AddParameter(command, "after", afterSeq);
+                if (viewer is not null)
+                {
+                    AddParameter(command, "viewer", viewer);
+                }
                 AddParameter(command, "n", pageSize);
                 if (types.Count > 0)
                 {
@@ -97,6 +107,8 @@ internal sealed class ChangeReader(HubDbContext db)
                     signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
                 }
             }
+            // Sharing scopes of the contributions not shared with all (one more query, and none in the common case).
+            await Sharing.Visibility.LoadGroupsAsync(db, signals.Values.SelectMany(s => s.Contributions), cancellationToken);
 
             // A full page ends at its last change. A short page means the query saw the whole committed log, and
             // everything up to the head read before it was committed already: the cursor may pass the changes the
@@ -158,6 +170,7 @@ internal sealed class ChangeReader(HubDbContext db)
             ContributedAt = ReadTime(reader, first + 9),
             UpdatedAt = ReadTime(reader, first + 10),
             RetractedAt = reader.IsDBNull(first + 11) ? null : ReadTime(reader, first + 11),
+            Visibility = (ContributionVisibility)reader.GetInt32(first + 12),
         };
     }
 
@@ -166,8 +179,11 @@ internal sealed class ChangeReader(HubDbContext db)
     /// key, so the database walks the index for just one page instead of joining the whole tail of the log
     /// (which a planner with stale statistics after a bulk load would otherwise do).
     /// </summary>
-    private string ChangesSql(bool filtered)
+    private string ChangesSql(bool filtered, bool forViewer)
     {
+        // Only the contributions the viewer may see are joined (admins: all).
+        var visible = forViewer ? "AND " + Sharing.Visibility.SqlCondition("v") : string.Empty;
+        var visibleSqlite = forViewer ? "AND " + Sharing.Visibility.SqlCondition("t") : string.Empty;
         var filter = filtered ? $"AND \"SignalType\" {InList("types")}" : string.Empty;
         var page = db.Provider == StorageProvider.SqlServer
             ? $"SELECT TOP (@n) \"Seq\", \"Kind\", \"CommittedAt\", \"SignalId\" FROM changes WHERE \"Seq\" > @after {filter} ORDER BY \"Seq\""
@@ -175,7 +191,7 @@ internal sealed class ChangeReader(HubDbContext db)
         const string columns = """
             c."Seq", c."Kind", c."CommittedAt", s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt",
             t."Id", t."MemberId", t."Status", t."Labels", t."SourceKind", t."IncidentId", t."CaseReference", t."Note", t."Quality",
-            t."ContributedAt", t."UpdatedAt", t."RetractedAt"
+            t."ContributedAt", t."UpdatedAt", t."RetractedAt", t."Visibility"
             """;
         // PostgreSQL and SQL Server get per-row lookups spelled out (LATERAL / APPLY): a planner that
         // underestimates the tables (statistics lag behind bulk loads) would otherwise hash-join the whole signal
@@ -187,19 +203,19 @@ internal sealed class ChangeReader(HubDbContext db)
             StorageProvider.Postgres => $"""
                 SELECT {columns} FROM ({page}) c
                 CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId" LIMIT 1) s
-                LEFT JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = c."SignalId" OFFSET 0) t ON true
+                LEFT JOIN LATERAL (SELECT * FROM contributions v WHERE v."SignalId" = c."SignalId" {visible} OFFSET 0) t ON true
                 ORDER BY c."Seq"
                 """,
             StorageProvider.SqlServer => $"""
                 SELECT {columns} FROM ({page}) c
                 CROSS APPLY (SELECT * FROM signals WHERE "Id" = c."SignalId") s
-                OUTER APPLY (SELECT * FROM contributions WHERE "SignalId" = c."SignalId") t
+                OUTER APPLY (SELECT * FROM contributions v WHERE v."SignalId" = c."SignalId" {visible}) t
                 ORDER BY c."Seq"
                 """,
             _ => $"""
                 SELECT {columns} FROM ({page}) c
                 JOIN signals s ON s."Id" = c."SignalId"
-                LEFT JOIN contributions t ON t."SignalId" = s."Id"
+                LEFT JOIN contributions t ON t."SignalId" = s."Id" {visibleSqlite}
                 ORDER BY c."Seq"
                 """,
         };

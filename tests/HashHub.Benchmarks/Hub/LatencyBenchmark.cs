@@ -76,7 +76,7 @@ internal static class LatencyBenchmark
                 var admin = scope.ServiceProvider.GetRequiredService<MemberAdministration>();
                 for (var i = 0; i <= counts.Max(); i++)
                 {
-                    members.Add(await admin.AddMemberAsync($"Platform {i}", false, HubScopes.All, CancellationToken.None));
+                    members.Add(await admin.AddMemberAsync($"Platform {i}", false, HubScopes.All, CancellationToken.None, skipProbation: true));
                 }
             }
             using var http = new HttpClient();

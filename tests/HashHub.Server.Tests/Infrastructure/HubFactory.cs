@@ -59,12 +59,15 @@ internal sealed class HubFactory : WebApplicationFactory<Program>
         }
     }
 
-    /// <summary>Registers a member (as the <c>admin add-member</c> command does) and returns its credential.</summary>
-    public async Task<IssuedCredential> AddMemberAsync(string name, bool isAdmin = false, string[]? scopes = null)
+    /// <summary>
+    /// Registers a member (as the <c>admin add-member</c> command does) and returns its credential. Not on probation
+    /// (<c>--no-probation</c>) unless <paramref name="probation"/>: most tests are about sharing, not vetting.
+    /// </summary>
+    public async Task<IssuedCredential> AddMemberAsync(string name, bool isAdmin = false, string[]? scopes = null, bool probation = false)
     {
         await using var scope = Services.CreateAsyncScope();
         var admin = scope.ServiceProvider.GetRequiredService<MemberAdministration>();
-        return await admin.AddMemberAsync(name, isAdmin, scopes ?? HubScopes.All, CancellationToken.None);
+        return await admin.AddMemberAsync(name, isAdmin, scopes ?? HubScopes.All, CancellationToken.None, skipProbation: !probation);
     }
 
     public async Task<string> GetTokenAsync(IssuedCredential credential, string? scope = null)
@@ -120,6 +123,8 @@ internal sealed class HubClient(GrpcChannel channel, CallInvoker invoker) : IDis
     public Proto.Audit.AuditClient Audit { get; } = new(invoker);
     public Proto.Members.MembersClient Members { get; } = new(invoker);
     public Proto.Applications.ApplicationsClient Applications { get; } = new(invoker);
+    public Proto.SharingGroups.SharingGroupsClient SharingGroups { get; } = new(invoker);
+    public Proto.Probation.ProbationClient Probation { get; } = new(invoker);
     public Proto.Matching.MatchingClient Matching { get; } = new(invoker);
     public CallInvoker Invoker => invoker;
 

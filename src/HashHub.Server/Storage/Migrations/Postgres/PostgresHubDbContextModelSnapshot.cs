@@ -157,13 +157,34 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("Visibility")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0);
+
                     b.HasKey("Id");
 
                     b.HasIndex("MemberId");
 
+                    b.HasIndex("Visibility");
+
                     b.HasIndex("SignalId", "MemberId");
 
                     b.ToTable("contributions", (string)null);
+                });
+
+            modelBuilder.Entity("HashHub.Server.Storage.ContributionGroup", b =>
+                {
+                    b.Property<long>("ContributionId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("GroupId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.HasKey("ContributionId", "GroupId");
+
+                    b.ToTable("contribution_groups", (string)null);
                 });
 
             modelBuilder.Entity("HashHub.Server.Storage.HubSetting", b =>
@@ -304,7 +325,13 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
 
+                    b.Property<bool>("OnProbation")
+                        .HasColumnType("boolean");
+
                     b.Property<int>("Status")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("VisibilityEpoch")
                         .HasColumnType("integer");
 
                     b.HasKey("Id");
@@ -421,6 +448,53 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.ToTable("membership_applications", (string)null);
                 });
 
+            modelBuilder.Entity("HashHub.Server.Storage.SharingGroupEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Description")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("sharing_groups", (string)null);
+                });
+
+            modelBuilder.Entity("HashHub.Server.Storage.SharingGroupMember", b =>
+                {
+                    b.Property<string>("GroupId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("MemberId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<DateTimeOffset>("AddedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("GroupId", "MemberId");
+
+                    b.HasIndex("MemberId");
+
+                    b.ToTable("sharing_group_members", (string)null);
+                });
+
             modelBuilder.Entity("HashHub.Server.Storage.SignalEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -458,6 +532,26 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("signals", (string)null);
+                });
+
+            modelBuilder.Entity("HashHub.Server.Storage.UsedClientAssertion", b =>
+                {
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Jti")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("ClientId", "Jti");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("used_client_assertions", (string)null);
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>

@@ -146,13 +146,34 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("Visibility")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0);
+
                     b.HasKey("Id");
 
                     b.HasIndex("MemberId");
 
+                    b.HasIndex("Visibility");
+
                     b.HasIndex("SignalId", "MemberId");
 
                     b.ToTable("contributions", (string)null);
+                });
+
+            modelBuilder.Entity("HashHub.Server.Storage.ContributionGroup", b =>
+                {
+                    b.Property<long>("ContributionId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("GroupId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ContributionId", "GroupId");
+
+                    b.ToTable("contribution_groups", (string)null);
                 });
 
             modelBuilder.Entity("HashHub.Server.Storage.HubSetting", b =>
@@ -291,7 +312,13 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("OnProbation")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("Status")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("VisibilityEpoch")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
@@ -408,6 +435,53 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     b.ToTable("membership_applications", (string)null);
                 });
 
+            modelBuilder.Entity("HashHub.Server.Storage.SharingGroupEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Description")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("sharing_groups", (string)null);
+                });
+
+            modelBuilder.Entity("HashHub.Server.Storage.SharingGroupMember", b =>
+                {
+                    b.Property<string>("GroupId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MemberId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AddedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("GroupId", "MemberId");
+
+                    b.HasIndex("MemberId");
+
+                    b.ToTable("sharing_group_members", (string)null);
+                });
+
             modelBuilder.Entity("HashHub.Server.Storage.SignalEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -443,6 +517,26 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("signals", (string)null);
+                });
+
+            modelBuilder.Entity("HashHub.Server.Storage.UsedClientAssertion", b =>
+                {
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Jti")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ClientId", "Jti");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("used_client_assertions", (string)null);
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>

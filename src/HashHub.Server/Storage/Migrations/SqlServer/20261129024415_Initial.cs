@@ -93,6 +93,18 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
+                name: "contribution_groups",
+                columns: table => new
+                {
+                    ContributionId = table.Column<long>(type: "bigint", nullable: false),
+                    GroupId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_contribution_groups", x => new { x.ContributionId, x.GroupId });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "contributions",
                 columns: table => new
                 {
@@ -110,7 +122,8 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     ContributedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
                     RetractedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: true),
-                    RetractReason = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true)
+                    RetractReason = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
+                    Visibility = table.Column<int>(type: "int", nullable: false, defaultValue: 0)
                 },
                 constraints: table =>
                 {
@@ -188,7 +201,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     Name = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: false),
                     Status = table.Column<int>(type: "int", nullable: false),
                     IsAdmin = table.Column<bool>(type: "bit", nullable: false),
-                    CreatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
+                    CreatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    OnProbation = table.Column<bool>(type: "bit", nullable: false),
+                    VisibilityEpoch = table.Column<int>(type: "int", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -224,6 +239,33 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
+                name: "sharing_group_members",
+                columns: table => new
+                {
+                    GroupId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    MemberId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    AddedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_sharing_group_members", x => new { x.GroupId, x.MemberId });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "sharing_groups",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    Name = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: false),
+                    Description = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_sharing_groups", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "signals",
                 columns: table => new
                 {
@@ -239,6 +281,19 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_signals", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "used_client_assertions",
+                columns: table => new
+                {
+                    ClientId = table.Column<string>(type: "nvarchar(100)", maxLength: 100, nullable: false),
+                    Jti = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: false),
+                    ExpiresAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_used_client_assertions", x => new { x.ClientId, x.Jti });
                 });
 
             migrationBuilder.CreateTable(
@@ -370,6 +425,11 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 columns: new[] { "SignalId", "MemberId" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_contributions_Visibility",
+                table: "contributions",
+                column: "Visibility");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",
                 table: "match_outcomes",
                 columns: new[] { "MemberId", "BatchKey", "Ordinal" },
@@ -402,10 +462,26 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 columns: new[] { "Status", "SubmittedAt" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_sharing_group_members_MemberId",
+                table: "sharing_group_members",
+                column: "MemberId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_sharing_groups_Name",
+                table: "sharing_groups",
+                column: "Name",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_signals_Type_Value",
                 table: "signals",
                 columns: new[] { "Type", "Value" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_used_client_assertions_ExpiresAt",
+                table: "used_client_assertions",
+                column: "ExpiresAt");
         }
 
         /// <inheritdoc />
@@ -422,6 +498,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             migrationBuilder.DropTable(
                 name: "changes");
+
+            migrationBuilder.DropTable(
+                name: "contribution_groups");
 
             migrationBuilder.DropTable(
                 name: "contributions");
@@ -445,7 +524,16 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 name: "membership_applications");
 
             migrationBuilder.DropTable(
+                name: "sharing_group_members");
+
+            migrationBuilder.DropTable(
+                name: "sharing_groups");
+
+            migrationBuilder.DropTable(
                 name: "signals");
+
+            migrationBuilder.DropTable(
+                name: "used_client_assertions");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");

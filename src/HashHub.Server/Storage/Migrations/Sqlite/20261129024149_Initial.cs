@@ -93,6 +93,18 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "contribution_groups",
+                columns: table => new
+                {
+                    ContributionId = table.Column<long>(type: "INTEGER", nullable: false),
+                    GroupId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_contribution_groups", x => new { x.ContributionId, x.GroupId });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "contributions",
                 columns: table => new
                 {
@@ -110,7 +122,8 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     ContributedAt = table.Column<long>(type: "INTEGER", nullable: false),
                     UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false),
                     RetractedAt = table.Column<long>(type: "INTEGER", nullable: true),
-                    RetractReason = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true)
+                    RetractReason = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    Visibility = table.Column<int>(type: "INTEGER", nullable: false, defaultValue: 0)
                 },
                 constraints: table =>
                 {
@@ -188,7 +201,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
                     Status = table.Column<int>(type: "INTEGER", nullable: false),
                     IsAdmin = table.Column<bool>(type: "INTEGER", nullable: false),
-                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    OnProbation = table.Column<bool>(type: "INTEGER", nullable: false),
+                    VisibilityEpoch = table.Column<int>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -224,6 +239,33 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "sharing_group_members",
+                columns: table => new
+                {
+                    GroupId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    MemberId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    AddedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_sharing_group_members", x => new { x.GroupId, x.MemberId });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "sharing_groups",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    Description = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_sharing_groups", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "signals",
                 columns: table => new
                 {
@@ -239,6 +281,19 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_signals", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "used_client_assertions",
+                columns: table => new
+                {
+                    ClientId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    Jti = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    ExpiresAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_used_client_assertions", x => new { x.ClientId, x.Jti });
                 });
 
             migrationBuilder.CreateTable(
@@ -367,6 +422,11 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 columns: new[] { "SignalId", "MemberId" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_contributions_Visibility",
+                table: "contributions",
+                column: "Visibility");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",
                 table: "match_outcomes",
                 columns: new[] { "MemberId", "BatchKey", "Ordinal" },
@@ -399,10 +459,26 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 columns: new[] { "Status", "SubmittedAt" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_sharing_group_members_MemberId",
+                table: "sharing_group_members",
+                column: "MemberId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_sharing_groups_Name",
+                table: "sharing_groups",
+                column: "Name",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_signals_Type_Value",
                 table: "signals",
                 columns: new[] { "Type", "Value" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_used_client_assertions_ExpiresAt",
+                table: "used_client_assertions",
+                column: "ExpiresAt");
         }
 
         /// <inheritdoc />
@@ -419,6 +495,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "changes");
+
+            migrationBuilder.DropTable(
+                name: "contribution_groups");
 
             migrationBuilder.DropTable(
                 name: "contributions");
@@ -442,7 +521,16 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 name: "membership_applications");
 
             migrationBuilder.DropTable(
+                name: "sharing_group_members");
+
+            migrationBuilder.DropTable(
+                name: "sharing_groups");
+
+            migrationBuilder.DropTable(
                 name: "signals");
+
+            migrationBuilder.DropTable(
+                name: "used_client_assertions");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");

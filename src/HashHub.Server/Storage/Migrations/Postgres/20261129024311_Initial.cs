@@ -94,6 +94,18 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "contribution_groups",
+                columns: table => new
+                {
+                    ContributionId = table.Column<long>(type: "bigint", nullable: false),
+                    GroupId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_contribution_groups", x => new { x.ContributionId, x.GroupId });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "contributions",
                 columns: table => new
                 {
@@ -111,7 +123,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     ContributedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     RetractedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    RetractReason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true)
+                    RetractReason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    Visibility = table.Column<int>(type: "integer", nullable: false, defaultValue: 0)
                 },
                 constraints: table =>
                 {
@@ -189,7 +202,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
                     Status = table.Column<int>(type: "integer", nullable: false),
                     IsAdmin = table.Column<bool>(type: "boolean", nullable: false),
-                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    OnProbation = table.Column<bool>(type: "boolean", nullable: false),
+                    VisibilityEpoch = table.Column<int>(type: "integer", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -225,6 +240,33 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "sharing_group_members",
+                columns: table => new
+                {
+                    GroupId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    AddedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_sharing_group_members", x => new { x.GroupId, x.MemberId });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "sharing_groups",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Description = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_sharing_groups", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "signals",
                 columns: table => new
                 {
@@ -240,6 +282,19 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_signals", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "used_client_assertions",
+                columns: table => new
+                {
+                    ClientId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Jti = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_used_client_assertions", x => new { x.ClientId, x.Jti });
                 });
 
             migrationBuilder.CreateTable(
@@ -368,6 +423,11 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 columns: new[] { "SignalId", "MemberId" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_contributions_Visibility",
+                table: "contributions",
+                column: "Visibility");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",
                 table: "match_outcomes",
                 columns: new[] { "MemberId", "BatchKey", "Ordinal" },
@@ -400,10 +460,26 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 columns: new[] { "Status", "SubmittedAt" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_sharing_group_members_MemberId",
+                table: "sharing_group_members",
+                column: "MemberId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_sharing_groups_Name",
+                table: "sharing_groups",
+                column: "Name",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_signals_Type_Value",
                 table: "signals",
                 columns: new[] { "Type", "Value" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_used_client_assertions_ExpiresAt",
+                table: "used_client_assertions",
+                column: "ExpiresAt");
         }
 
         /// <inheritdoc />
@@ -420,6 +496,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "changes");
+
+            migrationBuilder.DropTable(
+                name: "contribution_groups");
 
             migrationBuilder.DropTable(
                 name: "contributions");
@@ -443,7 +522,16 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 name: "membership_applications");
 
             migrationBuilder.DropTable(
+                name: "sharing_group_members");
+
+            migrationBuilder.DropTable(
+                name: "sharing_groups");
+
+            migrationBuilder.DropTable(
                 name: "signals");
+
+            migrationBuilder.DropTable(
+                name: "used_client_assertions");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");

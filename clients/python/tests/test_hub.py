@@ -1,0 +1,359 @@
+"""The SDK against a real hub process (started by clients/sdk-tests.sh, which sets the HASHHUB_* variables):
+members A and B, A's takedowns reaching B by paged sync, live subscription and hub-side match."""
+
+import os
+import pathlib
+import queue
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import unittest
+
+import grpc
+
+import hashhub
+from hashhub import HubClient
+
+LABELS = ["behavior:glorification", "content_type:image"]
+WAIT = 30.0  # generous: a change reaches a live subscriber well within a second on an idle machine
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: run these tests with clients/sdk-tests.sh, which starts a hub")
+    return value
+
+
+def _member(letter: str, **options) -> HubClient:
+    return HubClient(_env("HASHHUB_ADDRESS"), _env("HASHHUB_TOKEN_URL"),
+                     _env(f"HASHHUB_{letter}_CLIENT_ID"), _env(f"HASHHUB_{letter}_CLIENT_SECRET"), **options)
+
+
+def _random_pdq() -> str:
+    return secrets.token_hex(32)
+
+
+def _flip_bits(hex_value: str, bits) -> str:
+    number = int(hex_value, 16)
+    for bit in bits:
+        number ^= 1 << bit
+    return f"{number:064x}"
+
+
+class _CuttableProxy:
+    """A loopback TCP proxy to the hub whose connections the test can cut, as a hub restart or a network
+    failure would: the listening port stays, so the client can reconnect through it."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self._target = (host, int(port))
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self._sockets = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        for s in (source, target):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self._server.close()
+        self.cut()
+
+
+def _sync_to_end(client: HubClient, cursor: str = "", page_size: int = 0):
+    changes = []
+    pages = 0
+    for page in client.sync(cursor, page_size=page_size):
+        changes.extend(page.changes)
+        cursor = page.cursor
+        pages += 1
+    return changes, cursor, pages
+
+
+class HubTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = _member("A")
+        cls.b = _member("B")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.close()
+        cls.b.close()
+
+    def _takedown(self, *signals, case_reference="CASE-PY"):
+        response = self.a.contribute(
+            [hashhub.takedown(s, LABELS, source_kind=hashhub.SOURCE_KIND_LIVESTREAM, case_reference=case_reference)
+             for s in signals])
+        return response.results
+
+    def test_token_fresh_credentials_fetches_then_reuses_until_refresh_due(self):
+        now = [1000.0]
+        tokens = hashhub.ClientCredentials(_env("HASHHUB_TOKEN_URL"), _env("HASHHUB_A_CLIENT_ID"),
+                                           _env("HASHHUB_A_CLIENT_SECRET"), clock=lambda: now[0])
+        first = tokens.token()
+        now[0] += 30
+        self.assertEqual(tokens.token(), first)
+        self.assertEqual(tokens.fetches, 1)
+        # The hub's tokens live 10 minutes; past the refresh point (a minute before expiry) a new one is fetched.
+        now[0] += 9 * 60
+        second = tokens.token()
+        self.assertEqual(tokens.fetches, 2)
+        self.assertNotEqual(second, first)
+        # The refreshed token works on a call.
+        client = HubClient(_env("HASHHUB_ADDRESS"), "", "", "", credentials=tokens)
+        try:
+            self.assertTrue(any(label.key == LABELS[0] for label in client.list_labels()))
+        finally:
+            client.close()
+
+    def test_token_wrong_secret_raises_token_error(self):
+        tokens = hashhub.ClientCredentials(_env("HASHHUB_TOKEN_URL"), _env("HASHHUB_A_CLIENT_ID"), "not-the-secret")
+        with self.assertRaises(hashhub.TokenError) as raised:
+            tokens.token()
+        self.assertEqual(raised.exception.error, "invalid_client")
+
+    def test_contribute_pdq_and_md5_paged_sync_of_b_sees_labels_and_provenance(self):
+        pdq, md5 = _random_pdq(), secrets.token_hex(16)
+        key = "py-takedown-" + secrets.token_hex(8)
+        items = [hashhub.takedown(hashhub.pdq(pdq, quality=90), LABELS, case_reference="CASE-PY-1"),
+                 hashhub.takedown(hashhub.md5(md5), LABELS, case_reference="CASE-PY-1")]
+        first = self.a.contribute(items, idempotency_key=key)
+        self.assertEqual([r.signal_created for r in first.results], [True, True])
+        self.assertFalse(first.replayed)
+        replay = self.a.contribute(items, idempotency_key=key)
+        self.assertTrue(replay.replayed)
+        self.assertEqual([r.signal_id for r in replay.results], [r.signal_id for r in first.results])
+
+        changes, cursor, pages = _sync_to_end(self.b, "", page_size=1)
+        self.assertTrue(cursor)
+        self.assertGreaterEqual(pages, 2)  # two changes at least, one per page: paging was exercised
+        seen = {c.signal.id: c for c in changes}
+        for result, value, kind in ((first.results[0], pdq, hashhub.SIGNAL_TYPE_PDQ),
+                                    (first.results[1], md5, hashhub.SIGNAL_TYPE_MD5)):
+            change = seen[result.signal_id]
+            self.assertEqual(change.signal.signal.type, kind)
+            self.assertEqual(change.signal.signal.value, value)
+            self.assertEqual(change.signal.status, hashhub.SIGNAL_STATUS_ACTIVE)
+            self.assertEqual(list(change.signal.labels), sorted(LABELS))
+            contribution = change.signal.contributions[0]
+            self.assertEqual(contribution.id, result.contribution_id)
+            self.assertEqual(contribution.provenance.member_name, _env("HASHHUB_A_NAME"))
+            self.assertEqual(contribution.provenance.source_kind, hashhub.SOURCE_KIND_UPLOAD)
+            self.assertEqual(contribution.provenance.case_reference, "CASE-PY-1")
+            self.assertTrue(contribution.provenance.HasField("contributed_at"))
+        # Each change once: the cursors are distinct, and a sync from the last cursor has nothing new (no other
+        # writer runs during these tests) and keeps the cursor.
+        self.assertEqual(len({c.cursor for c in changes}), len(changes))
+        again, after, _ = _sync_to_end(self.b, cursor)
+        self.assertEqual(again, [])
+        self.assertEqual(after, cursor)
+
+    def test_subscribe_b_live_receives_a_contribution_and_resumes_from_cursor(self):
+        events: "queue.Queue" = queue.Queue()
+        subscription = self.b.subscribe("")
+
+        def pump():
+            try:
+                for event in subscription:
+                    events.put(event)
+            except Exception as e:  # surfaced to the test thread below
+                events.put(e)
+            events.put(None)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        timer = threading.Timer(WAIT, subscription.close)
+        timer.start()
+        try:
+            # First the catch-up from the start of the log, then CaughtUp: live from here on.
+            self._wait_for(events, lambda e: isinstance(e, hashhub.CaughtUp))
+            result = self._takedown(hashhub.pdq(_random_pdq(), quality=80))[0]
+            change = self._wait_for(events, lambda e: isinstance(e, hashhub.Change) and e.signal.id == result.signal_id)
+            self.assertEqual(change.kind, hashhub.CHANGE_KIND_CREATED)
+            self.assertEqual(list(change.signal.labels), sorted(LABELS))
+            self.assertEqual(subscription.cursor, change.cursor)
+        finally:
+            timer.cancel()
+            subscription.close()
+            reader.join(WAIT)
+        self.assertFalse(reader.is_alive())
+
+        # Resume: a new subscription from the last cursor delivers what came after it, and nothing before.
+        later = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
+        resumed = self.b.subscribe(subscription.cursor)
+        timer = threading.Timer(WAIT, resumed.close)
+        timer.start()
+        try:
+            first = next(iter(resumed))
+            self.assertIsInstance(first, hashhub.Change)
+            self.assertEqual(first.signal.id, later.signal_id)
+        finally:
+            timer.cancel()
+            resumed.close()
+
+    def test_subscribe_connection_cut_reconnects_and_resumes_without_loss_or_duplicates(self):
+        proxy = _CuttableProxy(_env("HASHHUB_ADDRESS"))
+        b = HubClient(proxy.address, _env("HASHHUB_TOKEN_URL"), _env("HASHHUB_B_CLIENT_ID"),
+                      _env("HASHHUB_B_CLIENT_SECRET"))
+        _, cursor, _ = _sync_to_end(b)
+        events: "queue.Queue" = queue.Queue()
+        subscription = b.subscribe(cursor)
+
+        def pump():
+            try:
+                for event in subscription:
+                    events.put(event)
+            except Exception as e:
+                events.put(e)
+            events.put(None)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        timer = threading.Timer(WAIT, subscription.close)
+        timer.start()
+        try:
+            self._wait_for(events, lambda e: isinstance(e, hashhub.CaughtUp))
+            before = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
+            self._wait_for(events, lambda e: isinstance(e, hashhub.Change) and e.signal.id == before.signal_id)
+            proxy.cut()  # the stream breaks; the subscription reconnects from its last cursor
+            during = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
+            seen = []
+
+            def is_during(event):
+                if not isinstance(event, hashhub.Change):
+                    return False
+                seen.append(event.signal.id)
+                return event.signal.id == during.signal_id
+
+            self._wait_for(events, is_during)
+            self.assertGreaterEqual(subscription.reconnects, 1)
+            self.assertNotIn(before.signal_id, seen)  # nothing delivered twice across the reconnect
+        finally:
+            timer.cancel()
+            subscription.close()
+            reader.join(WAIT)
+            b.close()
+            proxy.close()
+
+    def _wait_for(self, events: "queue.Queue", predicate):
+        while True:
+            event = events.get(timeout=WAIT)
+            if isinstance(event, Exception):
+                raise event
+            if event is None:
+                self.fail("the subscription ended before the expected event")
+            if predicate(event):
+                return event
+
+    def test_match_pdq_few_bits_away_returns_signal_with_distance(self):
+        value = _random_pdq()
+        result = self._takedown(hashhub.pdq(value, quality=95))[0]
+        upload = _flip_bits(value, [0, 17, 100, 255])
+        matches = self.b.match([hashhub.pdq(upload), hashhub.md5(secrets.token_hex(16))])
+        self.assertEqual(len(matches), 1)
+        match = matches[0]
+        self.assertEqual(match.signal.id, result.signal_id)
+        self.assertEqual(match.distance, 4)
+        self.assertEqual(match.query_index, 0)
+        self.assertEqual(list(match.signal.labels), sorted(LABELS))
+        self.assertGreater(match.confidence, 0.0)
+        # Closer than the threshold only: a radius of 3 misses it.
+        self.assertEqual(self.b.match([hashhub.pdq(upload)], max_distance=3), [])
+
+        report = self.b.report_outcomes([hashhub.outcome(match.signal.id, hashhub.MATCH_OUTCOME_ACTIONED)],
+                                        idempotency_key="py-outcome-" + secrets.token_hex(8))
+        self.assertEqual(report.recorded, 1)
+
+    def test_retract_a_b_sync_sees_tombstone(self):
+        result = self._takedown(hashhub.sha256(secrets.token_hex(32)))[0]
+        _, cursor, _ = _sync_to_end(self.b)
+        signal = self.a.retract(result.contribution_id, reason="posted in error")
+        self.assertEqual(signal.status, hashhub.SIGNAL_STATUS_RETRACTED)
+
+        changes, _, _ = _sync_to_end(self.b, cursor)
+        tombstones = [c for c in changes if c.signal.id == result.signal_id]
+        self.assertEqual(len(tombstones), 1)
+        self.assertEqual(tombstones[0].kind, hashhub.CHANGE_KIND_RETRACTED)
+        self.assertEqual(tombstones[0].signal.status, hashhub.SIGNAL_STATUS_RETRACTED)
+
+    def test_contribute_malformed_hash_invalid_argument_names_field(self):
+        bad = hashhub.takedown(hashhub.pdq("zz" * 32, quality=90), LABELS)
+        with self.assertRaises(hashhub.HubError) as raised:
+            self.a.contribute([bad])
+        error = raised.exception
+        self.assertEqual(error.code, grpc.StatusCode.INVALID_ARGUMENT)
+        fields = [v.field for v in error.field_violations]
+        self.assertIn("items[0].signal.value", fields)
+
+    def test_retract_other_members_contribution_permission_denied(self):
+        result = self._takedown(hashhub.md5(secrets.token_hex(16)))[0]
+        with self.assertRaises(hashhub.HubError) as raised:
+            self.b.retract(result.contribution_id)
+        self.assertEqual(raised.exception.code, grpc.StatusCode.PERMISSION_DENIED)
+
+    def test_update_labels_then_get_signal_by_value_shows_new_labels(self):
+        value = secrets.token_hex(16)
+        result = self._takedown(hashhub.md5(value))[0]
+        contribution = self.a.update_labels(result.contribution_id, ["behavior:glorification"])
+        self.assertEqual(list(contribution.labels), ["behavior:glorification"])
+        record = self.b.get_signal(signal=hashhub.md5(value))
+        self.assertEqual(record.id, result.signal_id)
+        self.assertEqual(list(record.labels), ["behavior:glorification"])
+        self.assertEqual(self.b.get_signal(signal_id=result.signal_id).signal.value, value)
+
+    def test_readme_snippet_runs_against_hub(self):
+        readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+        block = re.search(r"<!-- snippet -->\s*```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+        self.assertIsNotNone(block, "README.md has no snippet block")
+        env = dict(os.environ, HASHHUB_CLIENT_ID=_env("HASHHUB_A_CLIENT_ID"),
+                   HASHHUB_CLIENT_SECRET=_env("HASHHUB_A_CLIENT_SECRET"), PYTHONPATH=str(readme.parent))
+        result = subprocess.run([sys.executable, "-c", block.group(1)], env=env, capture_output=True, text=True,
+                                timeout=WAIT * 2)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"match \S+ distance 4 labels \['behavior:glorification', 'content_type:image'\]")
+        self.assertIn("caught up at", result.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

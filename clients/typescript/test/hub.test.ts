@@ -1,0 +1,388 @@
+// The SDK against a real hub process (started by clients/sdk-tests.sh, which sets the HASHHUB_* variables):
+// members A and B, A's takedowns reaching B by paged sync, live subscription and hub-side match.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+import * as ts from 'typescript';
+
+import {
+  ClientCredentials,
+  GrpcStatus,
+  HubClient,
+  HubError,
+  TokenError,
+  md5,
+  outcome,
+  pdq,
+  sha256,
+  takedown,
+  type Change,
+  type Signal,
+  type SubscriptionEvent,
+} from '../src';
+
+const LABELS = ['behavior:glorification', 'content_type:image'];
+const WAIT_MS = 30_000; // generous: a change reaches a live subscriber well within a second on an idle machine
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run these tests with clients/sdk-tests.sh, which starts a hub`);
+  }
+  return value;
+}
+
+function member(letter: 'A' | 'B'): HubClient {
+  return new HubClient({
+    address: env('HASHHUB_ADDRESS'),
+    tokenUrl: env('HASHHUB_TOKEN_URL'),
+    clientId: env(`HASHHUB_${letter}_CLIENT_ID`),
+    clientSecret: env(`HASHHUB_${letter}_CLIENT_SECRET`),
+  });
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+function flipBits(value: string, bits: number[]): string {
+  let n = BigInt('0x' + value);
+  for (const bit of bits) {
+    n ^= 1n << BigInt(bit);
+  }
+  return n.toString(16).padStart(64, '0');
+}
+
+/**
+ * A loopback TCP proxy to the hub whose connections the test can cut, as a hub restart or a network failure
+ * would: the listening port stays, so the client can reconnect through it.
+ */
+async function cuttableProxy(target: string) {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, host);
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from);
+      from.pipe(to);
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const socket of sockets) {
+      socket.destroy();
+    }
+  };
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut,
+    close: () => {
+      server.close();
+      cut();
+    },
+  };
+}
+
+async function syncToEnd(client: HubClient, cursor = '', pageSize = 0) {
+  const changes: Change[] = [];
+  let pages = 0;
+  for await (const page of client.syncPages(cursor, { pageSize })) {
+    changes.push(...page.changes);
+    cursor = page.cursor;
+    pages += 1;
+  }
+  return { changes, cursor, pages };
+}
+
+/** Reads events until one satisfies the predicate; the subscription is closed after WAIT_MS whatever happens. */
+async function waitFor(events: AsyncIterator<SubscriptionEvent>, predicate: (e: SubscriptionEvent) => boolean) {
+  for (;;) {
+    const next = await events.next();
+    if (next.done) {
+      assert.fail('the subscription ended before the expected event');
+    }
+    if (predicate(next.value)) {
+      return next.value;
+    }
+  }
+}
+
+describe('HubClient against a real hub', () => {
+  let a: HubClient;
+  let b: HubClient;
+
+  before(() => {
+    a = member('A');
+    b = member('B');
+  });
+
+  after(() => {
+    a.close();
+    b.close();
+  });
+
+  const contribute = async (...signals: Signal[]) =>
+    (await a.contribute(signals.map((s) => takedown(s, LABELS, { sourceKind: 'SOURCE_KIND_LIVESTREAM', caseReference: 'CASE-TS' }))))
+      .results;
+
+  it('token_freshCredentials_fetchesThenReusesUntilRefreshDue', async () => {
+    let now = 1_000_000;
+    const credentials = new ClientCredentials({
+      tokenUrl: env('HASHHUB_TOKEN_URL'),
+      clientId: env('HASHHUB_A_CLIENT_ID'),
+      clientSecret: env('HASHHUB_A_CLIENT_SECRET'),
+      clock: () => now,
+    });
+    const first = await credentials.getToken();
+    now += 30_000;
+    assert.equal(await credentials.getToken(), first);
+    assert.equal(credentials.fetches, 1);
+    // The hub's tokens live 10 minutes; past the refresh point (a minute before expiry) a new one is fetched.
+    now += 9 * 60_000;
+    const second = await credentials.getToken();
+    assert.equal(credentials.fetches, 2);
+    assert.notEqual(second, first);
+    const client = new HubClient({ address: env('HASHHUB_ADDRESS'), tokenUrl: '', clientId: '', clientSecret: '', credentials });
+    try {
+      assert.ok((await client.listLabels()).some((l) => l.key === LABELS[0]));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('token_wrongSecret_throwsTokenError', async () => {
+    const credentials = new ClientCredentials({
+      tokenUrl: env('HASHHUB_TOKEN_URL'),
+      clientId: env('HASHHUB_A_CLIENT_ID'),
+      clientSecret: 'not-the-secret',
+    });
+    await assert.rejects(credentials.getToken(), (e: unknown) => e instanceof TokenError && e.error === 'invalid_client');
+  });
+
+  it('contribute_pdqAndMd5_pagedSyncOfBSeesLabelsAndProvenance', async () => {
+    const pdqValue = hex(32);
+    const md5Value = hex(16);
+    const key = 'ts-takedown-' + randomUUID();
+    const items = [
+      takedown(pdq(pdqValue, 90), LABELS, { caseReference: 'CASE-TS-1' }),
+      takedown(md5(md5Value), LABELS, { caseReference: 'CASE-TS-1' }),
+    ];
+    const first = await a.contribute(items, key);
+    assert.deepEqual(first.results.map((r) => r.signalCreated), [true, true]);
+    assert.equal(first.replayed, false);
+    const replay = await a.contribute(items, key);
+    assert.equal(replay.replayed, true);
+    assert.deepEqual(replay.results.map((r) => r.signalId), first.results.map((r) => r.signalId));
+
+    const { changes, cursor, pages } = await syncToEnd(b, '', 1);
+    assert.ok(cursor);
+    assert.ok(pages >= 2, 'one change per page: paging was exercised');
+    const seen = new Map(changes.map((c) => [c.signal!.id, c]));
+    const expected = [
+      [first.results[0], pdqValue, 'SIGNAL_TYPE_PDQ'],
+      [first.results[1], md5Value, 'SIGNAL_TYPE_MD5'],
+    ] as const;
+    for (const [result, value, type] of expected) {
+      const change = seen.get(result.signalId);
+      assert.ok(change, `B's sync holds ${type}`);
+      const record = change.signal!;
+      assert.equal(record.signal!.type, type);
+      assert.equal(record.signal!.value, value);
+      assert.equal(record.status, 'SIGNAL_STATUS_ACTIVE');
+      assert.deepEqual(record.labels, [...LABELS].sort());
+      const contribution = record.contributions[0];
+      assert.equal(contribution.id, result.contributionId);
+      assert.equal(contribution.provenance!.memberName, env('HASHHUB_A_NAME'));
+      assert.equal(contribution.provenance!.sourceKind, 'SOURCE_KIND_UPLOAD');
+      assert.equal(contribution.provenance!.caseReference, 'CASE-TS-1');
+      assert.ok(contribution.provenance!.contributedAt);
+    }
+    // Each change once, and a sync from the last cursor has nothing new (no other writer runs meanwhile).
+    assert.equal(new Set(changes.map((c) => c.cursor)).size, changes.length);
+    const again = await syncToEnd(b, cursor);
+    assert.deepEqual(again.changes, []);
+    assert.equal(again.cursor, cursor);
+  });
+
+  it('subscribe_bLive_receivesAContributionAndResumesFromCursor', async () => {
+    const subscription = b.subscribe('');
+    const timer = setTimeout(() => subscription.close(), WAIT_MS);
+    const events = subscription[Symbol.asyncIterator]();
+    let resumeFrom: string;
+    try {
+      // First the catch-up from the start of the log, then caughtUp: live from here on.
+      await waitFor(events, (e) => e.kind === 'caughtUp');
+      const [result] = await contribute(pdq(hex(32), 80));
+      const event = await waitFor(events, (e) => e.kind === 'change' && e.change.signal!.id === result.signalId);
+      assert.ok(event.kind === 'change');
+      assert.equal(event.change.kind, 'CHANGE_KIND_CREATED');
+      assert.deepEqual(event.change.signal!.labels, [...LABELS].sort());
+      assert.equal(subscription.cursor, event.change.cursor);
+      resumeFrom = subscription.cursor;
+    } finally {
+      clearTimeout(timer);
+      subscription.close();
+      await events.return?.(undefined);
+    }
+
+    // Resume: a new subscription from the last cursor delivers what came after it, and nothing before.
+    const [later] = await contribute(md5(hex(16)));
+    const resumed = b.subscribe(resumeFrom);
+    const resumeTimer = setTimeout(() => resumed.close(), WAIT_MS);
+    try {
+      for await (const event of resumed) {
+        assert.equal(event.kind, 'change');
+        assert.equal(event.kind === 'change' && event.change.signal!.id, later.signalId);
+        break;
+      }
+    } finally {
+      clearTimeout(resumeTimer);
+      resumed.close();
+    }
+  });
+
+  it('subscribe_connectionCut_reconnectsAndResumesWithoutLossOrDuplicates', async () => {
+    const proxy = await cuttableProxy(env('HASHHUB_ADDRESS'));
+    const client = new HubClient({
+      address: proxy.address,
+      tokenUrl: env('HASHHUB_TOKEN_URL'),
+      clientId: env('HASHHUB_B_CLIENT_ID'),
+      clientSecret: env('HASHHUB_B_CLIENT_SECRET'),
+    });
+    const { cursor } = await syncToEnd(client);
+    const subscription = client.subscribe(cursor);
+    const timer = setTimeout(() => subscription.close(), WAIT_MS);
+    const events = subscription[Symbol.asyncIterator]();
+    try {
+      await waitFor(events, (e) => e.kind === 'caughtUp');
+      const [before] = await contribute(md5(hex(16)));
+      await waitFor(events, (e) => e.kind === 'change' && e.change.signal!.id === before.signalId);
+      proxy.cut(); // the stream breaks; the subscription reconnects from its last cursor
+      const [during] = await contribute(md5(hex(16)));
+      const seen: string[] = [];
+      await waitFor(events, (e) => {
+        if (e.kind !== 'change') {
+          return false;
+        }
+        seen.push(e.change.signal!.id);
+        return e.change.signal!.id === during.signalId;
+      });
+      assert.ok(subscription.reconnects >= 1, 'the stream was reopened');
+      assert.ok(!seen.includes(before.signalId), 'nothing delivered twice across the reconnect');
+    } finally {
+      clearTimeout(timer);
+      subscription.close();
+      await events.return?.(undefined);
+      client.close();
+      proxy.close();
+    }
+  });
+
+  it('match_pdqFewBitsAway_returnsSignalWithDistance', async () => {
+    const value = hex(32);
+    const [result] = await contribute(pdq(value, 95));
+    const upload = flipBits(value, [0, 17, 100, 255]);
+    const matches = await b.match([pdq(upload), md5(hex(16))]);
+    assert.equal(matches.length, 1);
+    const [match] = matches;
+    assert.equal(match.signal!.id, result.signalId);
+    assert.equal(match.distance, 4);
+    assert.equal(match.queryIndex, 0);
+    assert.deepEqual(match.signal!.labels, [...LABELS].sort());
+    assert.ok(match.confidence > 0);
+    // Within the threshold only: a radius of 3 misses it.
+    assert.deepEqual(await b.match([pdq(upload)], 3), []);
+
+    const report = await b.reportOutcomes([outcome(match.signal!.id, 'MATCH_OUTCOME_ACTIONED')], 'ts-outcome-' + randomUUID());
+    assert.equal(report.recorded, 1);
+  });
+
+  it('retract_a_bSyncSeesTombstone', async () => {
+    const [result] = await contribute(sha256(hex(32)));
+    const { cursor } = await syncToEnd(b);
+    const signal = await a.retract(result.contributionId, 'posted in error');
+    assert.equal(signal.status, 'SIGNAL_STATUS_RETRACTED');
+
+    const { changes } = await syncToEnd(b, cursor);
+    const tombstones = changes.filter((c) => c.signal!.id === result.signalId);
+    assert.equal(tombstones.length, 1);
+    assert.equal(tombstones[0].kind, 'CHANGE_KIND_RETRACTED');
+    assert.equal(tombstones[0].signal!.status, 'SIGNAL_STATUS_RETRACTED');
+  });
+
+  it('contribute_malformedHash_invalidArgumentNamesField', async () => {
+    await assert.rejects(a.contribute([takedown(pdq('zz'.repeat(32), 90), LABELS)]), (e: unknown) => {
+      assert.ok(e instanceof HubError);
+      assert.equal(e.code, GrpcStatus.INVALID_ARGUMENT);
+      assert.ok(e.fieldViolations.some((v) => v.field === 'items[0].signal.value'), e.message);
+      return true;
+    });
+  });
+
+  it('retract_otherMembersContribution_permissionDenied', async () => {
+    const [result] = await contribute(md5(hex(16)));
+    await assert.rejects(b.retract(result.contributionId), (e: unknown) => e instanceof HubError && e.code === GrpcStatus.PERMISSION_DENIED);
+  });
+
+  it('updateLabels_thenGetSignalByValue_showsNewLabels', async () => {
+    const value = hex(16);
+    const [result] = await contribute(md5(value));
+    const contribution = await a.updateLabels(result.contributionId, ['behavior:glorification']);
+    assert.deepEqual(contribution.labels, ['behavior:glorification']);
+    const record = await b.getSignal({ signal: md5(value) });
+    assert.equal(record.id, result.signalId);
+    assert.deepEqual(record.labels, ['behavior:glorification']);
+    assert.equal((await b.getSignal({ signalId: result.signalId })).signal!.value, value);
+  });
+
+  it('readme_snippet_typeChecksAndRunsAgainstHub', async () => {
+    const packageRoot = path.resolve(__dirname, '..', '..');
+    const readme = fs.readFileSync(path.join(packageRoot, 'README.md'), 'utf8');
+    const block = /<!-- snippet -->\s*```ts\n([\s\S]*?)```/.exec(readme);
+    assert.ok(block, 'README.md has no snippet block');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hashhub-readme-'));
+    try {
+      // Type-check it as a member's program would see the package: '@hashhub/client' is this SDK's declarations.
+      const file = path.join(dir, 'snippet.ts');
+      fs.writeFileSync(file, block[1]);
+      const program = ts.createProgram([file], {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        lib: ['lib.es2022.d.ts'],
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        types: ['node'],
+        typeRoots: [path.join(packageRoot, 'node_modules', '@types')],
+        baseUrl: packageRoot,
+        paths: { '@hashhub/client': ['dist/src/index'] },
+        skipLibCheck: true,
+      });
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      assert.deepEqual(diagnostics, []);
+
+      const js = ts.transpileModule(block[1].replace("'@hashhub/client'", JSON.stringify(path.join(packageRoot, 'dist', 'src', 'index.js'))), {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      fs.writeFileSync(path.join(dir, 'snippet.js'), js);
+      const { stdout } = await promisify(execFile)(process.execPath, [path.join(dir, 'snippet.js')], {
+        env: { ...process.env, HASHHUB_CLIENT_ID: env('HASHHUB_A_CLIENT_ID'), HASHHUB_CLIENT_SECRET: env('HASHHUB_A_CLIENT_SECRET') },
+        timeout: WAIT_MS * 2,
+      });
+      assert.match(stdout, /match \S+ distance 4 labels \[ 'behavior:glorification', 'content_type:image' \]/);
+      assert.match(stdout, /caught up at \S+/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
