@@ -71,6 +71,17 @@ public static class PdqHasher
         return HashDihedral(image.Rgba, image.Width, image.Height, resolution);
     }
 
+    /// <summary>Decodes an encoded image from a stream and returns its eight dihedral hashes.</summary>
+    /// <param name="stream">The encoded image; read from its current position.</param>
+    /// <param name="resolution">Full resolution (default) or the reference CLI's 512x512 pre-squash.</param>
+    /// <param name="sourceName">A name for the image in error messages.</param>
+    /// <exception cref="ImageDecodeException">When the data is corrupt or not a supported image.</exception>
+    public static PdqDihedralHashes HashImageDihedral(Stream stream, PdqResolution resolution = PdqResolution.Full, string sourceName = "stream")
+    {
+        using var image = ImageDecoder.Decode(stream, sourceName);
+        return HashDihedral(image.Rgba, image.Width, image.Height, resolution);
+    }
+
     private static bool Dct16(
         ReadOnlySpan<byte> rgba, int width, int height, PdqResolution resolution, bool dihedral, Span<float> dct, out int quality)
     {

@@ -103,4 +103,16 @@ public sealed class PdqHasherTests
 
         Assert.That(withTag, Is.EqualTo(withoutTag));
     }
+
+    [Test]
+    public void HashImageDihedral_FromAStream_EqualsTheFileHashes()
+    {
+        var path = PdqVectors.PathOf("images/pdq-data/reg-test-input/dih/bridge-1-original.jpg");
+        using var stream = new MemoryStream(File.ReadAllBytes(path));
+
+        var fromStream = PdqHasher.HashImageDihedral(stream);
+
+        Assert.That(fromStream, Is.EqualTo(PdqHasher.HashFileDihedral(path)));
+        Assert.That(fromStream.Original, Is.EqualTo(PdqHasher.HashFile(path).Hash));
+    }
 }
