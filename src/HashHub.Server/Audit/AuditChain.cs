@@ -34,14 +34,23 @@ public static class AuditChain
         {
             return;
         }
-        var previous = await db.AuditLog.OrderByDescending(e => e.Seq).Select(e => e.Hash).FirstOrDefaultAsync(ct) ?? new byte[32];
+        var previous = await db.AuditLog.OrderByDescending(e => e.Seq).Select(e => e.Hash).FirstOrDefaultAsync(ct);
+        db.AuditLog.AddRange(Link(previous, records, now));
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>The entries for <paramref name="records"/>, chained after the head whose hash is <paramref name="previous"/> (null: the log is empty).</summary>
+    internal static List<AuditEntryEntity> Link(byte[]? previous, IReadOnlyList<AuditRecord> records, DateTimeOffset now)
+    {
+        previous ??= new byte[32];
         // Stored times keep whole microseconds on every provider, so hash exactly what is stored.
         var at = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
+        var entries = new List<AuditEntryEntity>(records.Count);
         foreach (var r in records)
         {
             var details = JsonSerializer.Serialize(r.Details, Json);
             var hash = ComputeHash(previous, at, r.ActorId, r.ClientId, r.Action, r.Target, details);
-            db.AuditLog.Add(new AuditEntryEntity
+            entries.Add(new AuditEntryEntity
             {
                 At = at,
                 ActorId = r.ActorId,
@@ -54,7 +63,7 @@ public static class AuditChain
             });
             previous = hash;
         }
-        await db.SaveChangesAsync(ct);
+        return entries;
     }
 
     /// <summary>The hash of one entry given the previous entry's hash.</summary>

@@ -45,9 +45,20 @@ internal sealed class ContributionService(
             }
 
             var now = time.GetUtcNow();
-            var signals = await LoadExistingAsync(items, ct);
+            // New signals go in first, in one statement that skips those already stored (EF Core's tracking costs
+            // more than the inserts at these batch sizes); the stored ones are then loaded, tracked, to be updated.
+            var bulk = BulkWriter.For(db);
+            var candidates = new List<SignalEntity>(items.Count);
+            foreach (var item in items)
+            {
+                candidates.Add(new SignalEntity { Type = item.Type.Name, Value = item.Value, Quality = item.Quality, Status = SignalStatus.Active, CreatedAt = now, UpdatedAt = now });
+            }
+            await bulk.InsertMissingSignalsAsync(candidates, ct);
+            var signals = await LoadExistingAsync(candidates.Where(c => c.Id == 0).ToList(), ct);
             var signalIds = signals.Values.Select(s => s.Id).ToList();
-            var mine = await ActiveContributionsOf(caller.MemberId, signalIds).ToDictionaryAsync(c => c.SignalId, ct);
+            var mine = signalIds.Count == 0
+                ? new Dictionary<long, ContributionEntity>()
+                : await ActiveContributionsOf(caller.MemberId, signalIds).ToDictionaryAsync(c => c.SignalId, ct);
             await Sharing.Visibility.LoadGroupsAsync(db, mine.Values, ct);
 
             // Probation: the caller's new contributions are held, except (confirmation mode) on signals that a
@@ -63,22 +74,25 @@ internal sealed class ContributionService(
             var retractedForScope = 0;
 
             var outcomes = new List<(SignalEntity Signal, ContributionEntity Contribution, bool Created, bool Updated)>(items.Count);
-            var newSignals = new List<SignalEntity>();
-            var newContributions = new List<(ContributionEntity Contribution, SignalEntity Signal)>();
-            foreach (var item in items)
+            var newContributions = new List<ContributionEntity>(items.Count);
+            for (var i = 0; i < items.Count; i++)
             {
-                var created = false;
-                if (!signals.TryGetValue((item.Type.Name, item.Value), out var signal))
+                var item = items[i];
+                var signal = candidates[i];
+                var created = signal.Id != 0;
+                if (created)
                 {
-                    signal = new SignalEntity { Type = item.Type.Name, Value = item.Value, Quality = item.Quality, Status = SignalStatus.Active, CreatedAt = now, UpdatedAt = now };
-                    newSignals.Add(signal);
                     batch.Record(signal, ChangeKind.Created);
-                    created = true;
                 }
-                else if (signal.Status == SignalStatus.Retracted)
+                else
                 {
-                    // A retracted signal contributed again is live again for everyone.
-                    signal.Status = SignalStatus.Active;
+                    signal = signals.GetValueOrDefault((item.Type.Name, item.Value))
+                        ?? throw new InvalidOperationException($"Signal {item.Type.Name} {item.Value} was neither inserted nor found; signals are never deleted.");
+                    if (signal.Status == SignalStatus.Retracted)
+                    {
+                        // A retracted signal contributed again is live again for everyone.
+                        signal.Status = SignalStatus.Active;
+                    }
                 }
 
                 if (!created && mine.TryGetValue(signal.Id, out var existing))
@@ -105,6 +119,7 @@ internal sealed class ContributionService(
                 var contribution = new ContributionEntity
                 {
                     MemberId = caller.MemberId,
+                    SignalId = signal.Id,
                     Status = ContributionStatus.Active,
                     ContributedAt = now,
                     SharingGroupIds = item.SharingGroupIds,
@@ -113,7 +128,7 @@ internal sealed class ContributionService(
                         : ContributionVisibility.AllMembers,
                 };
                 Apply(contribution, item, now);
-                newContributions.Add((contribution, signal));
+                newContributions.Add(contribution);
                 if (!created)
                 {
                     signal.UpdatedAt = now;
@@ -122,16 +137,8 @@ internal sealed class ContributionService(
                 outcomes.Add((signal, contribution, created, false));
             }
 
-            // New rows go in bulk (EF Core's tracking costs more than the inserts); updates of existing rows
-            // are tracked and saved as usual.
-            var bulk = BulkWriter.For(db);
-            await bulk.InsertSignalsAsync(newSignals, ct);
-            foreach (var (contribution, signal) in newContributions)
-            {
-                contribution.SignalId = signal.Id;
-            }
-            await bulk.InsertContributionsAsync(newContributions.ConvertAll(n => n.Contribution), ct);
-            await StoreScopesAsync(newContributions.ConvertAll(n => n.Contribution), ct);
+            await bulk.InsertContributionsAsync(newContributions, ct);
+            await StoreScopesAsync(newContributions, ct);
             await db.SaveChangesAsync(ct);
             var released = !onProbation && probationMode == ProbationMode.Confirmation
                 ? await heldContributions.ReleaseConfirmedAsync(batch, caller, signals.Values.ToDictionary(s => s.Id), ct)
@@ -152,8 +159,8 @@ internal sealed class ContributionService(
                 SignalsCreated = outcomes.Count(o => o.Created),
                 ContributionsAdded = newContributions.Count,
                 ContributionsUpdated = outcomes.Count(o => o.Updated),
-                ContributionsHeld = newContributions.Count(n => n.Contribution.Visibility == ContributionVisibility.Held),
-                ContributionsScopedToGroups = newContributions.Count(n => n.Contribution.SharingGroupIds.Length > 0),
+                ContributionsHeld = newContributions.Count(n => n.Visibility == ContributionVisibility.Held),
+                ContributionsScopedToGroups = newContributions.Count(n => n.SharingGroupIds.Length > 0),
                 RetractedForNewScope = retractedForScope,
                 ReleasedByConfirmation = released,
                 // SHA-256 of the request as sent: whoever kept the batch can prove what this entry covers.
@@ -344,13 +351,13 @@ internal sealed class ContributionService(
         db.ContributionGroups.AddRange(added.SelectMany(c => c.SharingGroupIds.Select(g => new ContributionGroup { ContributionId = c.Id, GroupId = g })));
     }
 
-    private async Task<Dictionary<(string, string), SignalEntity>> LoadExistingAsync(IReadOnlyList<ValidItem> items, CancellationToken ct)
+    private async Task<Dictionary<(string, string), SignalEntity>> LoadExistingAsync(IReadOnlyList<SignalEntity> keys, CancellationToken ct)
     {
         var result = new Dictionary<(string, string), SignalEntity>();
-        foreach (var group in items.GroupBy(i => i.Type.Name))
+        foreach (var group in keys.GroupBy(k => k.Type))
         {
             var type = group.Key;
-            var values = group.Select(i => i.Value).ToArray();
+            var values = group.Select(k => k.Value).ToArray();
             await foreach (var s in SignalsByValue(type, values).AsAsyncEnumerable().WithCancellation(ct))
             {
                 result[(s.Type, s.Value)] = s;
@@ -359,21 +366,22 @@ internal sealed class ContributionService(
         return result;
     }
 
-    // On PostgreSQL the lookups are spelled out as one index probe per value (LATERAL): with statistics that
-    // lag behind bulk loads, the planner would otherwise scan the whole table for every batch, and ingest would
-    // slow down as the hub grows.
+    // On PostgreSQL the lookups are spelled out as one index probe per value: with statistics that lag behind
+    // bulk loads, the planner would otherwise hash the whole table for every batch, and ingest would slow down as
+    // the hub grows. The LIMIT / OFFSET 0 keep PostgreSQL from flattening the LATERAL subquery into a plain join,
+    // which it would then be free to plan that way again.
 
     private IQueryable<SignalEntity> SignalsByValue(string type, string[] values) => db.Provider == StorageProvider.Postgres
         ? db.Signals.FromSqlInterpolated($"""
             SELECT s.* FROM unnest({values}) AS v(value)
-            CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Type" = {type} AND "Value" = v.value) s
+            CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Type" = {type} AND "Value" = v.value LIMIT 1) s
             """)
         : db.Signals.Where(s => s.Type == type && values.Contains(s.Value));
 
     private IQueryable<ContributionEntity> ActiveContributionsOf(string memberId, List<long> signalIds) => db.Provider == StorageProvider.Postgres
         ? db.Contributions.FromSqlInterpolated($"""
             SELECT c.* FROM unnest({signalIds.ToArray()}) AS i(id)
-            CROSS JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = i.id AND "MemberId" = {memberId} AND "Status" = {(int)ContributionStatus.Active}) c
+            CROSS JOIN LATERAL (SELECT * FROM contributions WHERE "SignalId" = i.id AND "MemberId" = {memberId} AND "Status" = {(int)ContributionStatus.Active} OFFSET 0) c
             """)
         : db.Contributions.Where(c => signalIds.Contains(c.SignalId) && c.MemberId == memberId && c.Status == ContributionStatus.Active);
 

@@ -21,13 +21,20 @@ internal sealed class HeldContributions(HubDbContext db, ChangeLog changeLog, Me
     /// <summary>Held contributions, oldest first, from <paramref name="afterId"/>.</summary>
     public async Task<List<ContributionEntity>> ListAsync(string? memberId, long afterId, int pageSize, CancellationToken cancellationToken)
     {
-        var query = db.Contributions.AsNoTracking().Include(c => c.Signal)
+        var query = db.Contributions.AsNoTracking()
             .Where(c => c.Visibility == ContributionVisibility.Held && c.Status == ContributionStatus.Active && c.Id > afterId);
         if (!string.IsNullOrEmpty(memberId))
         {
             query = query.Where(c => c.MemberId == memberId);
         }
         var held = await query.OrderBy(c => c.Id).Take(pageSize).ToListAsync(cancellationToken);
+        // Contributions have no mapped navigation to their signal (no foreign key: see SignalConfiguration).
+        var signalIds = held.Select(c => c.SignalId).Distinct().ToList();
+        var signals = await db.Signals.AsNoTracking().Where(s => signalIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
+        foreach (var c in held)
+        {
+            c.Signal = signals[c.SignalId];
+        }
         await Sharing.Visibility.LoadGroupsAsync(db, held, cancellationToken);
         return held;
     }

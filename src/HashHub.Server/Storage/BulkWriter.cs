@@ -1,18 +1,19 @@
 using System.Data.Common;
+using HashHub.Server.Audit;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace HashHub.Server.Storage;
 
 /// <summary>
 /// Inserts the rows of a large batch (new signals, contributions, change-log entries) in the current
 /// transaction without EF Core's per-entity change tracking, which costs far more than the inserts themselves
-/// at 1,000-10,000 rows a batch. PostgreSQL gets a binary COPY per table; SQLite one prepared statement run
-/// per row (an in-process call, no round trip); any other provider
-/// goes through EF Core. The rows are not tracked afterwards; their generated keys are set on them.
+/// at 1,000-10,000 rows a batch. PostgreSQL gets one statement per table over arrays (unnest), so a batch costs
+/// a round trip per table whatever its size; SQLite one prepared statement run per row (an in-process call, no
+/// round trip); any other provider goes through EF Core. The rows are not tracked afterwards; their generated
+/// keys are set on them.
 /// </summary>
 internal abstract class BulkWriter
 {
@@ -23,8 +24,14 @@ internal abstract class BulkWriter
         _ => new EfBulkWriter(db),
     };
 
-    public abstract Task InsertSignalsAsync(IReadOnlyList<SignalEntity> signals, CancellationToken ct);
+    /// <summary>
+    /// Inserts those of <paramref name="candidates"/> (distinct by type and value) that are not stored yet and
+    /// sets their ids. The others keep id 0: they are stored already, perhaps by a concurrent transaction that
+    /// committed meanwhile, which a statement read afterwards sees.
+    /// </summary>
+    public abstract Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct);
 
+    /// <summary>Inserts contributions, at most one per signal in a call, and sets their ids.</summary>
     public abstract Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct);
 
     /// <summary>Appends change-log entries; their sequence numbers follow the list's order.</summary>
@@ -35,7 +42,21 @@ internal abstract class BulkWriter
 
 internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
 {
-    public override Task InsertSignalsAsync(IReadOnlyList<SignalEntity> signals, CancellationToken ct) => SaveAsync(signals, ct);
+    public override async Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct)
+    {
+        var stored = new HashSet<(string, string)>();
+        foreach (var group in candidates.GroupBy(c => c.Type))
+        {
+            var type = group.Key;
+            var values = group.Select(c => c.Value).ToArray();
+            foreach (var value in await db.Signals.Where(s => s.Type == type && values.Contains(s.Value)).Select(s => s.Value).ToListAsync(ct))
+            {
+                stored.Add((type, value));
+            }
+        }
+        // A concurrent insert of the same signal makes SaveChanges fail on the unique index; ChangeLog retries.
+        await SaveAsync(candidates.Where(c => !stored.Contains((c.Type, c.Value))).ToList(), ct);
+    }
 
     public override Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct) => SaveAsync(contributions, ct);
 
@@ -55,32 +76,37 @@ internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
 
 internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
 {
-    // Binary COPY is PostgreSQL's fastest way in; it cannot return generated keys, so the keys are drawn from
-    // the identity columns' sequences first (one round trip) and written explicitly.
-
-    public override async Task InsertSignalsAsync(IReadOnlyList<SignalEntity> signals, CancellationToken ct)
+    public override async Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct)
     {
-        if (signals.Count == 0)
+        if (candidates.Count == 0)
         {
             return;
         }
-        var ids = await NextIdsAsync("signals", "Id", signals.Count, ct);
-        await using var writer = await Connection.BeginBinaryImportAsync(
-            """COPY signals ("Id", "Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)""", ct);
-        for (var i = 0; i < signals.Count; i++)
+        // ON CONFLICT DO NOTHING asks the unique index, whatever the planner thinks of the table's size, and waits
+        // for a concurrent transaction inserting the same signal instead of failing. Rows go in sorted, so two
+        // batches that share signals take their row locks in the same order and cannot deadlock.
+        await using var command = Command("""
+            INSERT INTO signals ("Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt")
+            SELECT * FROM unnest(@type, @value, @quality, @status, @created, @updated) AS u ORDER BY 1, 2
+            ON CONFLICT ("Type", "Value") DO NOTHING
+            RETURNING "Id", "Type", "Value"
+            """);
+        Add(command, "type", Column(candidates, s => s.Type));
+        Add(command, "value", Column(candidates, s => s.Value));
+        Add(command, "quality", Column(candidates, s => s.Quality));
+        Add(command, "status", Column(candidates, s => (int)s.Status));
+        Add(command, "created", Column(candidates, s => s.CreatedAt));
+        Add(command, "updated", Column(candidates, s => s.UpdatedAt));
+        var byKey = new Dictionary<(string, string), SignalEntity>(candidates.Count);
+        foreach (var s in candidates)
         {
-            var s = signals[i];
-            s.Id = ids[i];
-            await writer.StartRowAsync(ct);
-            await writer.WriteAsync(s.Id, NpgsqlDbType.Bigint, ct);
-            await writer.WriteAsync(s.Type, NpgsqlDbType.Varchar, ct);
-            await writer.WriteAsync(s.Value, NpgsqlDbType.Varchar, ct);
-            await WriteNullableAsync(writer, s.Quality, ct);
-            await writer.WriteAsync((int)s.Status, NpgsqlDbType.Integer, ct);
-            await writer.WriteAsync(s.CreatedAt, NpgsqlDbType.TimestampTz, ct);
-            await writer.WriteAsync(s.UpdatedAt, NpgsqlDbType.TimestampTz, ct);
+            byKey.Add((s.Type, s.Value), s);
         }
-        await writer.CompleteAsync(ct);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            byKey[(reader.GetString(1), reader.GetString(2))].Id = reader.GetInt64(0);
+        }
     }
 
     public override async Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct)
@@ -89,30 +115,36 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
         {
             return;
         }
-        var ids = await NextIdsAsync("contributions", "Id", contributions.Count, ct);
-        await using var writer = await Connection.BeginBinaryImportAsync("""
-            COPY contributions ("Id", "SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality", "ContributedAt", "UpdatedAt")
-            FROM STDIN (FORMAT BINARY)
-            """, ct);
-        for (var i = 0; i < contributions.Count; i++)
+        var bySignal = new Dictionary<long, ContributionEntity>(contributions.Count);
+        foreach (var c in contributions)
         {
-            var c = contributions[i];
-            c.Id = ids[i];
-            await writer.StartRowAsync(ct);
-            await writer.WriteAsync(c.Id, NpgsqlDbType.Bigint, ct);
-            await writer.WriteAsync(c.SignalId, NpgsqlDbType.Bigint, ct);
-            await writer.WriteAsync(c.MemberId, NpgsqlDbType.Varchar, ct);
-            await writer.WriteAsync((int)c.Status, NpgsqlDbType.Integer, ct);
-            await writer.WriteAsync(JoinLabels(c.Labels), NpgsqlDbType.Varchar, ct);
-            await writer.WriteAsync(c.SourceKind, NpgsqlDbType.Integer, ct);
-            await WriteNullableAsync(writer, c.IncidentId, ct);
-            await WriteNullableAsync(writer, c.CaseReference, ct);
-            await WriteNullableAsync(writer, c.Note, ct);
-            await WriteNullableAsync(writer, c.Quality, ct);
-            await writer.WriteAsync(c.ContributedAt, NpgsqlDbType.TimestampTz, ct);
-            await writer.WriteAsync(c.UpdatedAt, NpgsqlDbType.TimestampTz, ct);
+            if (!bySignal.TryAdd(c.SignalId, c))
+            {
+                throw new InvalidOperationException($"Two contributions to signal {c.SignalId} in one bulk insert.");
+            }
         }
-        await writer.CompleteAsync(ct);
+        // RETURNING gives the ids in no promised order, so they are matched back by signal.
+        await using var command = Command("""
+            INSERT INTO contributions ("SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality", "ContributedAt", "UpdatedAt")
+            SELECT * FROM unnest(@signal, @member, @status, @labels, @source, @incident, @case, @note, @quality, @contributed, @updated)
+            RETURNING "Id", "SignalId"
+            """);
+        Add(command, "signal", Column(contributions, c => c.SignalId));
+        Add(command, "member", Column(contributions, c => c.MemberId));
+        Add(command, "status", Column(contributions, c => (int)c.Status));
+        Add(command, "labels", Column(contributions, c => JoinLabels(c.Labels)));
+        Add(command, "source", Column(contributions, c => c.SourceKind));
+        Add(command, "incident", Column(contributions, c => c.IncidentId));
+        Add(command, "case", Column(contributions, c => c.CaseReference));
+        Add(command, "note", Column(contributions, c => c.Note));
+        Add(command, "quality", Column(contributions, c => c.Quality));
+        Add(command, "contributed", Column(contributions, c => c.ContributedAt));
+        Add(command, "updated", Column(contributions, c => c.UpdatedAt));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            bySignal[reader.GetInt64(1)].Id = reader.GetInt64(0);
+        }
     }
 
     public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
@@ -121,85 +153,130 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
         {
             return;
         }
-        // Runs under the change-log lock, so these sequence numbers are the next ones to commit, in list order.
-        var seqs = await NextIdsAsync("changes", "Seq", changes.Count, ct);
-        await using var writer = await Connection.BeginBinaryImportAsync(
-            """COPY changes ("Seq", "SignalId", "SignalType", "Kind", "CommittedAt") FROM STDIN (FORMAT BINARY)""", ct);
-        for (var i = 0; i < changes.Count; i++)
-        {
-            var c = changes[i];
-            await writer.StartRowAsync(ct);
-            await writer.WriteAsync(seqs[i], NpgsqlDbType.Bigint, ct);
-            await writer.WriteAsync(c.SignalId, NpgsqlDbType.Bigint, ct);
-            await writer.WriteAsync(c.SignalType, NpgsqlDbType.Varchar, ct);
-            await writer.WriteAsync((int)c.Kind, NpgsqlDbType.Integer, ct);
-            await writer.WriteAsync(c.CommittedAt, NpgsqlDbType.TimestampTz, ct);
-        }
-        await writer.CompleteAsync(ct);
+        // Runs under the change-log lock, so the identity values drawn here are the next ones to commit; the rows
+        // are inserted in list order, so they are drawn in that order.
+        await using var command = Command("""
+            INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
+            SELECT s, t, k, c FROM unnest(@signal, @type, @kind, @committed) WITH ORDINALITY AS u(s, t, k, c, n) ORDER BY n
+            """);
+        Add(command, "signal", Column(changes, c => c.SignalId));
+        Add(command, "type", Column(changes, c => c.SignalType));
+        Add(command, "kind", Column(changes, c => (int)c.Kind));
+        Add(command, "committed", Column(changes, c => c.CommittedAt));
+        await command.ExecuteNonQueryAsync(ct);
     }
 
-    private NpgsqlConnection Connection => (NpgsqlConnection)db.Database.GetDbConnection();
-
-    /// <summary>Draws <paramref name="count"/> values of an identity column's sequence, ascending.</summary>
-    private async Task<long[]> NextIdsAsync(string table, string column, int count, CancellationToken ct)
+    /// <summary>
+    /// The serialised end of a PostgreSQL write transaction in two round trips: take the change-log lock, append
+    /// the changes and read the audit chain's head; then append the audit entries chained to it and queue the
+    /// notification (delivered at commit). The lock is held until commit, so the fewer round trips under it, the
+    /// more batches per second can commit.
+    /// </summary>
+    public async Task AppendLogAsync(long lockKey, IReadOnlyList<ChangeEntity> changes, IReadOnlyList<AuditRecord> audit, DateTimeOffset now, string? notifyChannel, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            $"SELECT nextval(pg_get_serial_sequence('{table}', '{column}')) FROM generate_series(1, @n)",
-            Connection, (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
-        command.Parameters.Add(new NpgsqlParameter<int>("n", count));
-        var ids = new long[count];
-        var i = 0;
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+        byte[]? head = null;
+        await using (var first = new NpgsqlBatch(connection, transaction))
         {
-            while (await reader.ReadAsync(ct))
+            first.BatchCommands.Add(Statement("SELECT pg_advisory_xact_lock($1)", lockKey));
+            if (changes.Count > 0)
             {
-                ids[i++] = reader.GetInt64(0);
+                // Under the lock, so the identity values drawn here are the next ones to commit; the rows are
+                // inserted in list order, so they are drawn in that order.
+                first.BatchCommands.Add(Statement(
+                    """
+                    INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
+                    SELECT s, t, k, $4 FROM unnest($1, $2, $3) WITH ORDINALITY AS u(s, t, k, n) ORDER BY n
+                    """,
+                    Column(changes, c => c.SignalId), Column(changes, c => c.SignalType), Column(changes, c => (int)c.Kind), now));
             }
+            if (audit.Count > 0)
+            {
+                first.BatchCommands.Add(Statement("""SELECT "Hash" AS audit_head FROM audit_log ORDER BY "Seq" DESC LIMIT 1"""));
+            }
+            await using var reader = await first.ExecuteReaderAsync(ct);
+            do
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    if (reader.GetName(0) == "audit_head")
+                    {
+                        head = reader.GetFieldValue<byte[]>(0);
+                    }
+                }
+            }
+            while (await reader.NextResultAsync(ct));
         }
-        Array.Sort(ids);
-        return ids;
+
+        if (audit.Count == 0 && notifyChannel is null)
+        {
+            return;
+        }
+        await using var second = new NpgsqlBatch(connection, transaction);
+        if (audit.Count > 0)
+        {
+            var entries = AuditChain.Link(head, audit, now);
+            second.BatchCommands.Add(Statement(
+                """
+                INSERT INTO audit_log ("At", "ActorId", "ClientId", "Action", "Target", "Details", "PreviousHash", "Hash")
+                SELECT a, b, c, d, e, f, g, h FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, n) ORDER BY n
+                """,
+                Column(entries, e => e.At), Column(entries, e => e.ActorId), Column(entries, e => e.ClientId), Column(entries, e => e.Action),
+                Column(entries, e => e.Target), Column(entries, e => e.Details), Column(entries, e => e.PreviousHash), Column(entries, e => e.Hash)));
+        }
+        if (notifyChannel is not null)
+        {
+            second.BatchCommands.Add(Statement("SELECT pg_notify($1, '')", notifyChannel));
+        }
+        await second.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task WriteNullableAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken ct)
+    private static NpgsqlBatchCommand Statement(string sql, params object[] values)
     {
-        if (value is null)
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
         {
-            await writer.WriteNullAsync(ct);
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
         }
-        else
-        {
-            await writer.WriteAsync(value, NpgsqlDbType.Varchar, ct);
-        }
+        return command;
     }
 
-    private static async Task WriteNullableAsync(NpgsqlBinaryImporter writer, int? value, CancellationToken ct)
+    private NpgsqlCommand Command(string sql) => new(sql, (NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+
+    private static T[] Column<TRow, T>(IReadOnlyList<TRow> rows, Func<TRow, T> value)
     {
-        if (value is { } v)
+        var column = new T[rows.Count];
+        for (var i = 0; i < column.Length; i++)
         {
-            await writer.WriteAsync(v, NpgsqlDbType.Integer, ct);
+            column[i] = value(rows[i]);
         }
-        else
-        {
-            await writer.WriteNullAsync(ct);
-        }
+        return column;
     }
+
+    private static void Add<T>(NpgsqlCommand command, string name, T value) => command.Parameters.Add(new NpgsqlParameter<T>(name, value));
 }
 
 internal sealed class SqliteBulkWriter(HubDbContext db) : BulkWriter
 {
-    public override async Task InsertSignalsAsync(IReadOnlyList<SignalEntity> signals, CancellationToken ct)
+    public override async Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct)
     {
-        if (signals.Count == 0)
+        if (candidates.Count == 0)
         {
             return;
         }
+        // SQLite has one writer at a time, so "missing" cannot change under this transaction.
         await using var command = Command("""
-            INSERT INTO signals ("Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt") VALUES ($t, $v, $q, $s, $c, $u) RETURNING "Id"
+            INSERT INTO signals ("Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt") VALUES ($t, $v, $q, $s, $c, $u)
+            ON CONFLICT ("Type", "Value") DO NOTHING RETURNING "Id"
             """, "$t", "$v", "$q", "$s", "$c", "$u");
-        foreach (var s in signals)
+        foreach (var s in candidates)
         {
             Set(command, s.Type, s.Value, s.Quality, (int)s.Status, s.CreatedAt.UtcTicks, s.UpdatedAt.UtcTicks);
-            s.Id = (long)(await command.ExecuteScalarAsync(ct))!;
+            if (await command.ExecuteScalarAsync(ct) is long id)
+            {
+                s.Id = id;
+            }
         }
     }
 

@@ -56,6 +56,8 @@ public sealed class SignalEntity
     public SignalStatus Status { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Filled by the readers that need them (not a mapped navigation: see SignalConfiguration).</summary>
     public List<ContributionEntity> Contributions { get; init; } = [];
 }
 
@@ -83,7 +85,9 @@ public sealed class ContributionEntity
 {
     public long Id { get; set; }
     public long SignalId { get; set; }
-    public SignalEntity? Signal { get; init; }
+
+    /// <summary>Filled by the readers that need it (not a mapped navigation: see SignalConfiguration).</summary>
+    public SignalEntity? Signal { get; set; }
     public required string MemberId { get; init; }
     public ContributionStatus Status { get; set; }
     /// <summary>Label keys, sorted; stored as one delimited column (keys cannot contain the delimiter).</summary>
@@ -161,7 +165,6 @@ public sealed class ChangeEntity
 {
     public long Seq { get; init; }
     public long SignalId { get; init; }
-    public SignalEntity? Signal { get; init; }
     public required string SignalType { get; init; }
     public ChangeKind Kind { get; init; }
     public DateTimeOffset CommittedAt { get; init; }

@@ -49,15 +49,18 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                 if (batch.Count > 0 || batch.AuditRecords.Count > 0)
                 {
                     // The audit chain is appended under the same lock, so it never forks either.
-                    await LockChangeLogAsync(db, cancellationToken);
                     var now = time.GetUtcNow();
                     var changes = batch.Entries.Select(e => new ChangeEntity { SignalId = e.Signal.Id, SignalType = e.Signal.Type, Kind = e.Kind, CommittedAt = now }).ToList();
-                    await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
-                    await AuditChain.AppendAsync(db, batch.AuditRecords, now, cancellationToken);
-                    if (batch.Count > 0 && db.Provider == StorageProvider.Postgres)
+                    if (BulkWriter.For(db) is PostgresBulkWriter postgres)
                     {
-                        // Delivered at commit to every hub node sharing the database (PostgresChangeListener).
-                        await db.Database.ExecuteSqlRawAsync($"SELECT pg_notify('{PostgresChangeListener.Channel}', '')", cancellationToken);
+                        // The notification is delivered at commit to every hub node sharing the database (PostgresChangeListener).
+                        await postgres.AppendLogAsync(AdvisoryLockKey, changes, batch.AuditRecords, now, batch.Count > 0 ? PostgresChangeListener.Channel : null, cancellationToken);
+                    }
+                    else
+                    {
+                        await LockChangeLogAsync(db, cancellationToken);
+                        await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
+                        await AuditChain.AppendAsync(db, batch.AuditRecords, now, cancellationToken);
                     }
                 }
                 await transaction.CommitAsync(cancellationToken);
@@ -83,9 +86,9 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
         }
     }
 
+    // PostgreSQL takes its lock in PostgresBulkWriter.AppendLogAsync, in the same round trip as the appends.
     private static Task LockChangeLogAsync(HubDbContext db, CancellationToken cancellationToken) => db.Provider switch
     {
-        StorageProvider.Postgres => db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken),
         StorageProvider.SqlServer => db.Database.ExecuteSqlRawAsync(
             "EXEC sp_getapplock @Resource = N'hashhub_change_log', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1", cancellationToken),
         _ => Task.CompletedTask,

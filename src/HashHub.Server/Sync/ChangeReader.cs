@@ -61,6 +61,7 @@ internal sealed class ChangeReader(HubDbContext db)
                 // One row per (change, contribution of its signal), in log order. A signal changed twice in the
                 // page takes its contributions from the rows of its first change only.
                 var firstSeq = new Dictionary<long, long>();
+                var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
                 ChangeEntity? current = null;
                 while (await reader.ReadAsync(cancellationToken))
                 {
@@ -93,7 +94,7 @@ internal sealed class ChangeReader(HubDbContext db)
                     }
                     if (firstSeq[signalId] == seq && !reader.IsDBNull(10))
                     {
-                        signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId));
+                        signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId, labels));
                     }
                 }
             }
@@ -141,16 +142,26 @@ internal sealed class ChangeReader(HubDbContext db)
         return signals;
     }
 
-    private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId)
+    // labelSets: label arrays already read in this page, by their stored form. Most contributions share a few
+    // sets, and the arrays are never changed, so they are shared.
+    private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId, Dictionary<string, string[]> labelSets)
     {
-        var labels = reader.GetString(first + 3);
+        var stored = reader.GetString(first + 3);
+        if (!labelSets.TryGetValue(stored, out var labels))
+        {
+            labels = stored.Length == 0 ? [] : stored.Split(',');
+            if (labelSets.Count < 1024)
+            {
+                labelSets[stored] = labels;
+            }
+        }
         return new ContributionEntity
         {
             Id = reader.GetInt64(first),
             SignalId = signalId,
             MemberId = reader.GetString(first + 1),
             Status = (ContributionStatus)reader.GetInt32(first + 2),
-            Labels = labels.Length == 0 ? [] : labels.Split(','),
+            Labels = labels,
             SourceKind = reader.GetInt32(first + 4),
             IncidentId = reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
             CaseReference = reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
@@ -184,14 +195,15 @@ internal sealed class ChangeReader(HubDbContext db)
             """;
         // PostgreSQL and SQL Server get per-row lookups spelled out (LATERAL / APPLY): a planner that
         // underestimates the tables (statistics lag behind bulk loads) would otherwise hash-join the whole signal
-        // and contribution tables for every page, which makes a full sync quadratic. SQLite always does
-        // index lookups for these joins.
+        // and contribution tables for every page, which makes a full sync quadratic. On PostgreSQL the LIMIT /
+        // OFFSET 0 keep the subqueries from being flattened into plain joins, which could be planned that way
+        // again. SQLite always does index lookups for these joins.
         return db.Provider switch
         {
             StorageProvider.Postgres => $"""
                 SELECT {columns} FROM ({page}) c
-                CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId") s
-                LEFT JOIN LATERAL (SELECT * FROM contributions v WHERE v."SignalId" = c."SignalId" {visible}) t ON true
+                CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Id" = c."SignalId" LIMIT 1) s
+                LEFT JOIN LATERAL (SELECT * FROM contributions v WHERE v."SignalId" = c."SignalId" {visible} OFFSET 0) t ON true
                 ORDER BY c."Seq"
                 """,
             StorageProvider.SqlServer => $"""

@@ -22,7 +22,8 @@ internal readonly record struct Cursor(long Epoch, long Seq, int View = 0)
         BinaryPrimitives.WriteInt64BigEndian(bytes[1..], Epoch);
         BinaryPrimitives.WriteInt64BigEndian(bytes[9..], Seq);
         BinaryPrimitives.WriteInt32BigEndian(bytes[17..], View);
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        // Base64url without padding: one string per cursor (every change carries one, so this is on the sync path).
+        return System.Buffers.Text.Base64Url.EncodeToString(bytes);
     }
 
     /// <summary>Parses a cursor given by a client; an empty one is the start of the log.</summary>

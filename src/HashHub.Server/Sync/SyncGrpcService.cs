@@ -105,11 +105,23 @@ internal sealed partial class SyncGrpcService(
     private async Task<List<Proto.Change>> ToProtoAsync(ChangePage page, int view, CancellationToken ct)
     {
         var names = await members.ForAsync(db, page.Signals.Values, ct);
-        var records = page.Signals.Where(p => p.Value.Contributions.Count > 0).ToDictionary(p => p.Key, p => ProtoMapper.ToProto(p.Value, names));
-        return page.Changes.Where(c => records.ContainsKey(c.SignalId)).Select(c =>
+        var timestamps = new ProtoMapper.Timestamps();
+        var records = new Dictionary<long, Proto.SignalRecord>(page.Signals.Count);
+        foreach (var (id, signal) in page.Signals)
         {
-            var record = records[c.SignalId];
-            return new Proto.Change
+            if (signal.Contributions.Count > 0)
+            {
+                records[id] = ProtoMapper.ToProto(signal, names, timestamps);
+            }
+        }
+        var changes = new List<Proto.Change>(page.Changes.Count);
+        foreach (var c in page.Changes)
+        {
+            if (!records.TryGetValue(c.SignalId, out var record))
+            {
+                continue;
+            }
+            changes.Add(new Proto.Change
             {
                 Cursor = new Cursor(epoch.Value, c.Seq, view).Encode(),
                 // Retracted for the caller while still active for others (the contributions it may see are all
@@ -118,9 +130,10 @@ internal sealed partial class SyncGrpcService(
                     ? Proto.ChangeKind.Retracted
                     : ProtoMapper.ToProto(c.Kind),
                 Signal = record,
-                CommittedAt = Timestamp.FromDateTimeOffset(c.CommittedAt),
-            };
-        }).ToList();
+                CommittedAt = timestamps.Of(c.CommittedAt),
+            });
+        }
+        return changes;
     }
 
     /// <summary>The caller's visibility epoch, which its cursors carry.</summary>

@@ -6,6 +6,7 @@ using HashHub.Server.Auth;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
 using HashHub.Server.Tests.Infrastructure;
+using Npgsql;
 using Microsoft.Extensions.DependencyInjection;
 using Proto = HashHub.Protos.V1;
 
@@ -14,13 +15,18 @@ namespace HashHub.Benchmarks.Hub;
 /// <summary>
 /// End-to-end figures of the hub over real loopback sockets: contribution ingest (batches of 1,000) and a full
 /// sync of the whole log from an empty cursor. Usage:
-/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--postgres CONNECTION_STRING]</c>;
+/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--postgres CONNECTION_STRING] [--pg-statements]</c>;
 /// without <c>--postgres</c> a throwaway PostgreSQL server is started on a free loopback port.
+/// <c>--pg-statements</c> loads pg_stat_statements into that server and prints, after each measure, the
+/// statements that took the most of the server's time.
 /// The baseline in the same run is a single writer, so the concurrent figure is reported as a ratio to it.
 /// </summary>
 internal static class HubBenchmark
 {
     private const int BatchSize = 1_000;
+
+    private static int? _postmasterPid;
+    private static string? _statements;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -28,6 +34,7 @@ internal static class HubBenchmark
         var writers = Option(args, "--writers", 4);
         var which = args.SkipWhile(a => a != "--provider").Skip(1).FirstOrDefault() ?? "both";
         var external = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
+        var statements = args.Contains("--pg-statements");
         PostgresServer? postgres = null;
         try
         {
@@ -44,9 +51,11 @@ internal static class HubBenchmark
                 }
                 else if (provider == StorageProvider.Postgres)
                 {
-                    postgres ??= await PostgresServer.StartAsync(durable: true);
+                    postgres ??= await PostgresServer.StartAsync(durable: true, statements ? ["shared_preload_libraries=pg_stat_statements"] : null);
                     connection = await postgres.CreateDatabaseAsync();
                 }
+                _postmasterPid = connection is null ? null : await PostmasterPidAsync(connection);
+                _statements = statements ? connection : null;
                 await RunProviderAsync(provider, connection, signals, writers);
             }
         }
@@ -84,37 +93,68 @@ internal static class HubBenchmark
             {
                 credential = await scope.ServiceProvider.GetRequiredService<MemberAdministration>().AddMemberAsync("Bench Member", false, HubScopes.All, CancellationToken.None, skipProbation: true);
             }
+            // Access tokens are short-lived and a run on a busy machine can outlast one: a token is fetched again
+            // when it is a minute old (outside any measure's hot loop: at most one fetch a minute).
             var token = await GetTokenAsync(httpPort, credential);
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 256 * 1024 * 1024 });
-            var headers = new Metadata { { "authorization", "Bearer " + token } };
+            var tokenAt = Stopwatch.StartNew();
+            var tokenGate = new SemaphoreSlim(1, 1);
+            var credentials = CallCredentials.FromInterceptor(async (_, metadata) =>
+            {
+                if (tokenAt.Elapsed > TimeSpan.FromMinutes(1))
+                {
+                    await tokenGate.WaitAsync();
+                    try
+                    {
+                        if (tokenAt.Elapsed > TimeSpan.FromMinutes(1))
+                        {
+                            token = await GetTokenAsync(httpPort, credential);
+                            tokenAt.Restart();
+                        }
+                    }
+                    finally
+                    {
+                        tokenGate.Release();
+                    }
+                }
+                metadata.Add("authorization", "Bearer " + token);
+            });
+            // A page of changes is megabytes; with a receive window that starts at HTTP/2's 64 KB the hub would stop
+            // for window updates many times per page until the window has grown.
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions
+            {
+                MaxReceiveMessageSize = 256 * 1024 * 1024,
+                Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, credentials),
+                UnsafeUseInsecureChannelCallCredentials = true,
+                HttpHandler = new SocketsHttpHandler { InitialHttp2StreamWindowSize = 16 * 1024 * 1024 },
+            });
+            var headers = new Metadata();
             var contributions = new Proto.Contributions.ContributionsClient(channel);
             var sync = new Proto.Sync.SyncClient(channel);
 
+            // Warm-up, not measured: the hub's code is compiled tier by tier while it runs (tiered JIT with
+            // PGO), which on this machine takes tens of CPU seconds. A few batches through every path, then a
+            // pause for the background compiler, so that the figures are of the steady state.
+            var warmCount = Math.Clamp(signals / 20 / BatchSize * BatchSize, BatchSize, 20 * BatchSize);
+            await IngestAsync(contributions, headers, 0, warmCount, writers);
+            foreach (var pageSize in new[] { 1_000, 5_000 })
+            {
+                await SyncAllAsync(sync, headers, pageSize);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(5));
+
             // Baseline: one writer, a tenth of the signals. Then W concurrent writers for the rest.
             var baselineCount = Math.Max(BatchSize, signals / 10 / BatchSize * BatchSize);
-            var baseline = await Measure(() => IngestAsync(contributions, headers, 0, baselineCount, 1));
+            var baseline = await Measure(() => IngestAsync(contributions, headers, warmCount, baselineCount, 1));
             Report(provider, "ingest, 1 writer (baseline)", baselineCount, "signals", baseline, null);
-            var concurrent = await Measure(() => IngestAsync(contributions, headers, baselineCount, signals - baselineCount, writers));
-            Report(provider, $"ingest, {writers} writers", signals - baselineCount, "signals", concurrent, (baselineCount, baseline));
+            var rest = signals - warmCount - baselineCount;
+            var concurrent = await Measure(() => IngestAsync(contributions, headers, warmCount + baselineCount, rest, writers));
+            Report(provider, $"ingest, {writers} writers", rest, "signals", concurrent, (baselineCount, baseline));
 
             (int Count, Measurement Cost)? first = null;
             foreach (var pageSize in new[] { 1_000, 5_000 })
             {
                 long received = 0;
-                var cost = await Measure(async () =>
-                {
-                    var cursor = string.Empty;
-                    while (true)
-                    {
-                        var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = pageSize }, headers);
-                        received += page.Changes.Count;
-                        cursor = page.NextCursor;
-                        if (!page.HasMore)
-                        {
-                            break;
-                        }
-                    }
-                });
+                var cost = await Measure(async () => received = await SyncAllAsync(sync, headers, pageSize));
                 Report(provider, $"full sync, pages of {pageSize:N0}" + (first is null ? " (baseline)" : string.Empty), (int)received, "changes", cost, first);
                 first ??= ((int)received, cost);
             }
@@ -140,12 +180,58 @@ internal static class HubBenchmark
 
     private static async Task<Measurement> Measure(Func<Task> work)
     {
-        var before = CpuMeter.Read();
+        await ResetStatementsAsync();
+        var before = CpuMeter.Read(_postmasterPid);
         var stopwatch = Stopwatch.StartNew();
         await work();
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var after = CpuMeter.Read();
+        var after = CpuMeter.Read(_postmasterPid);
+        await PrintStatementsAsync();
         return new Measurement(seconds, after.Self - before.Self, after.Postgres - before.Postgres);
+    }
+
+    /// <summary>The server's main process, when it runs on this machine: the parent of this connection's backend.</summary>
+    private static async Task<int?> PostmasterPidAsync(string connection)
+    {
+        await using var c = new NpgsqlConnection(connection);
+        await c.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", c);
+        var backend = (int)(await command.ExecuteScalarAsync())!;
+        var parent = CpuMeter.ParentPid(backend);
+        return parent > 0 && File.Exists($"/proc/{parent}/comm") && File.ReadAllText($"/proc/{parent}/comm").Trim() == "postgres" ? parent : null;
+    }
+
+    private static async Task ResetStatementsAsync()
+    {
+        if (_statements is null)
+        {
+            return;
+        }
+        await using var connection = new NpgsqlConnection(_statements);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task PrintStatementsAsync()
+    {
+        if (_statements is null)
+        {
+            return;
+        }
+        await using var connection = new NpgsqlConnection(_statements);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT calls, total_exec_time, rows, regexp_replace(query, '\s+', ' ', 'g') FROM pg_stat_statements
+            ORDER BY total_exec_time DESC LIMIT 12
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var query = reader.GetString(3);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"    {reader.GetInt64(0),8} calls {reader.GetDouble(1),10:F0} ms {reader.GetDouble(1) / reader.GetInt64(0),8:F2} ms/call {reader.GetInt64(2),9} rows  {query[..Math.Min(query.Length, 110)]}"));
+        }
     }
 
     private static void Report(StorageProvider provider, string what, int count, string unit, Measurement m, (int Count, Measurement Cost)? baseline)
@@ -179,6 +265,23 @@ internal static class HubBenchmark
                 await client.SubmitContributionsAsync(request, headers);
             }
         })));
+    }
+
+    /// <summary>Reads the whole log from an empty cursor; returns how many changes came.</summary>
+    private static async Task<long> SyncAllAsync(Proto.Sync.SyncClient sync, Metadata headers, int pageSize)
+    {
+        long received = 0;
+        var cursor = string.Empty;
+        while (true)
+        {
+            var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = pageSize }, headers);
+            received += page.Changes.Count;
+            cursor = page.NextCursor;
+            if (!page.HasMore)
+            {
+                return received;
+            }
+        }
     }
 
     /// <summary>A deterministic, well-spread 256-bit value per index.</summary>

@@ -29,9 +29,10 @@ internal sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>
     /// Starts a server. Tests run it with fsync off (a throwaway server need not survive a power cut);
-    /// benchmarks pass <paramref name="durable"/> so commits cost what they cost in production.
+    /// benchmarks pass <paramref name="durable"/> so commits cost what they cost in production, and may pass
+    /// extra <paramref name="settings"/> (name=value) such as shared_preload_libraries=pg_stat_statements.
     /// </summary>
-    public static async Task<PostgresServer> StartAsync(bool durable = false)
+    public static async Task<PostgresServer> StartAsync(bool durable = false, IReadOnlyList<string>? settings = null)
     {
         var bin = FindBinDirectory();
         var asPostgresUser = Environment.UserName == "root";
@@ -46,7 +47,8 @@ internal sealed class PostgresServer : IAsyncDisposable
         var data = Path.Combine(directory, "data");
         await server.RunPgAsync("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale"]);
         await server.RunPgAsync("pg_ctl", ["-D", data, "-l", Path.Combine(directory, "log.txt"), "-w", "-t", "60", "start",
-            "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync={(durable ? "on" : "off")} -c max_connections=300 -c shared_buffers=256MB"]);
+            "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync={(durable ? "on" : "off")} -c max_connections=300 -c shared_buffers=256MB"
+            + string.Concat((settings ?? []).Select(x => " -c " + x))]);
         return server;
     }
 

@@ -155,8 +155,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.HasKey("Seq");
 
-                    b.HasIndex("SignalId");
-
                     b.HasIndex("SignalType", "Seq");
 
                     b.ToTable("changes", (string)null);
@@ -880,28 +878,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
-            modelBuilder.Entity("HashHub.Server.Storage.ChangeEntity", b =>
-                {
-                    b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
-                        .WithMany()
-                        .HasForeignKey("SignalId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
-                    b.Navigation("Signal");
-                });
-
-            modelBuilder.Entity("HashHub.Server.Storage.ContributionEntity", b =>
-                {
-                    b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
-                        .WithMany("Contributions")
-                        .HasForeignKey("SignalId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
-                    b.Navigation("Signal");
-                });
-
             modelBuilder.Entity("HashHub.Server.Storage.MemberClient", b =>
                 {
                     b.HasOne("HashHub.Server.Storage.Member", "Member")
@@ -962,11 +938,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     b.Navigation("Application");
 
                     b.Navigation("Authorization");
-                });
-
-            modelBuilder.Entity("HashHub.Server.Storage.SignalEntity", b =>
-                {
-                    b.Navigation("Contributions");
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>

@@ -78,6 +78,22 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "changes",
+                columns: table => new
+                {
+                    Seq = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    SignalId = table.Column<long>(type: "bigint", nullable: false),
+                    SignalType = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Kind = table.Column<int>(type: "integer", nullable: false),
+                    CommittedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_changes", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "console_users",
                 columns: table => new
                 {
@@ -113,6 +129,32 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_contribution_groups", x => new { x.ContributionId, x.GroupId });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "contributions",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    SignalId = table.Column<long>(type: "bigint", nullable: false),
+                    MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    Status = table.Column<int>(type: "integer", nullable: false),
+                    Labels = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
+                    SourceKind = table.Column<int>(type: "integer", nullable: false),
+                    IncidentId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
+                    CaseReference = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    Note = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    Quality = table.Column<int>(type: "integer", nullable: true),
+                    ContributedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    RetractedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    RetractReason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    Visibility = table.Column<int>(type: "integer", nullable: false, defaultValue: 0)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_contributions", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -387,60 +429,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
-                name: "changes",
-                columns: table => new
-                {
-                    Seq = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    SignalId = table.Column<long>(type: "bigint", nullable: false),
-                    SignalType = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    Kind = table.Column<int>(type: "integer", nullable: false),
-                    CommittedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_changes", x => x.Seq);
-                    table.ForeignKey(
-                        name: "FK_changes_signals_SignalId",
-                        column: x => x.SignalId,
-                        principalTable: "signals",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
-                name: "contributions",
-                columns: table => new
-                {
-                    Id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    SignalId = table.Column<long>(type: "bigint", nullable: false),
-                    MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
-                    Status = table.Column<int>(type: "integer", nullable: false),
-                    Labels = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
-                    SourceKind = table.Column<int>(type: "integer", nullable: false),
-                    IncidentId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
-                    CaseReference = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
-                    Note = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
-                    Quality = table.Column<int>(type: "integer", nullable: true),
-                    ContributedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    RetractedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    RetractReason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
-                    Visibility = table.Column<int>(type: "integer", nullable: false, defaultValue: 0)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_contributions", x => x.Id);
-                    table.ForeignKey(
-                        name: "FK_contributions_signals_SignalId",
-                        column: x => x.SignalId,
-                        principalTable: "signals",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
                 name: "OpenIddictTokens",
                 columns: table => new
                 {
@@ -505,11 +493,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 table: "OpenIddictTokens",
                 column: "ReferenceId",
                 unique: true);
-
-            migrationBuilder.CreateIndex(
-                name: "IX_changes_SignalId",
-                table: "changes",
-                column: "SignalId");
 
             migrationBuilder.CreateIndex(
                 name: "IX_changes_SignalType_Seq",
@@ -662,6 +645,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 name: "sharing_groups");
 
             migrationBuilder.DropTable(
+                name: "signals");
+
+            migrationBuilder.DropTable(
                 name: "used_client_assertions");
 
             migrationBuilder.DropTable(
@@ -669,9 +655,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "console_users");
-
-            migrationBuilder.DropTable(
-                name: "signals");
 
             migrationBuilder.DropTable(
                 name: "members");

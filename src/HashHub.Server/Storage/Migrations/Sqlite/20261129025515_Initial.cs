@@ -77,6 +77,22 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "changes",
+                columns: table => new
+                {
+                    Seq = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    SignalId = table.Column<long>(type: "INTEGER", nullable: false),
+                    SignalType = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    Kind = table.Column<int>(type: "INTEGER", nullable: false),
+                    CommittedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_changes", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "console_users",
                 columns: table => new
                 {
@@ -112,6 +128,32 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_contribution_groups", x => new { x.ContributionId, x.GroupId });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "contributions",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    SignalId = table.Column<long>(type: "INTEGER", nullable: false),
+                    MemberId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    Status = table.Column<int>(type: "INTEGER", nullable: false),
+                    Labels = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: false),
+                    SourceKind = table.Column<int>(type: "INTEGER", nullable: false),
+                    IncidentId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
+                    CaseReference = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    Note = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    Quality = table.Column<int>(type: "INTEGER", nullable: true),
+                    ContributedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    RetractedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    RetractReason = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    Visibility = table.Column<int>(type: "INTEGER", nullable: false, defaultValue: 0)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_contributions", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -386,60 +428,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
-                name: "changes",
-                columns: table => new
-                {
-                    Seq = table.Column<long>(type: "INTEGER", nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
-                    SignalId = table.Column<long>(type: "INTEGER", nullable: false),
-                    SignalType = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
-                    Kind = table.Column<int>(type: "INTEGER", nullable: false),
-                    CommittedAt = table.Column<long>(type: "INTEGER", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_changes", x => x.Seq);
-                    table.ForeignKey(
-                        name: "FK_changes_signals_SignalId",
-                        column: x => x.SignalId,
-                        principalTable: "signals",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
-                name: "contributions",
-                columns: table => new
-                {
-                    Id = table.Column<long>(type: "INTEGER", nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
-                    SignalId = table.Column<long>(type: "INTEGER", nullable: false),
-                    MemberId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
-                    Status = table.Column<int>(type: "INTEGER", nullable: false),
-                    Labels = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: false),
-                    SourceKind = table.Column<int>(type: "INTEGER", nullable: false),
-                    IncidentId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
-                    CaseReference = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
-                    Note = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
-                    Quality = table.Column<int>(type: "INTEGER", nullable: true),
-                    ContributedAt = table.Column<long>(type: "INTEGER", nullable: false),
-                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false),
-                    RetractedAt = table.Column<long>(type: "INTEGER", nullable: true),
-                    RetractReason = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
-                    Visibility = table.Column<int>(type: "INTEGER", nullable: false, defaultValue: 0)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_contributions", x => x.Id);
-                    table.ForeignKey(
-                        name: "FK_contributions_signals_SignalId",
-                        column: x => x.SignalId,
-                        principalTable: "signals",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
                 name: "OpenIddictTokens",
                 columns: table => new
                 {
@@ -504,11 +492,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 table: "OpenIddictTokens",
                 column: "ReferenceId",
                 unique: true);
-
-            migrationBuilder.CreateIndex(
-                name: "IX_changes_SignalId",
-                table: "changes",
-                column: "SignalId");
 
             migrationBuilder.CreateIndex(
                 name: "IX_changes_SignalType_Seq",
@@ -661,6 +644,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 name: "sharing_groups");
 
             migrationBuilder.DropTable(
+                name: "signals");
+
+            migrationBuilder.DropTable(
                 name: "used_client_assertions");
 
             migrationBuilder.DropTable(
@@ -668,9 +654,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "console_users");
-
-            migrationBuilder.DropTable(
-                name: "signals");
 
             migrationBuilder.DropTable(
                 name: "members");

@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace HashHub.Server.Storage.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerHubDbContext))]
-    [Migration("20261129023812_Initial")]
+    [Migration("20261129025605_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -167,8 +167,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                         .HasColumnType("nvarchar(32)");
 
                     b.HasKey("Seq");
-
-                    b.HasIndex("SignalId");
 
                     b.HasIndex("SignalType", "Seq");
 
@@ -904,28 +902,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
-            modelBuilder.Entity("HashHub.Server.Storage.ChangeEntity", b =>
-                {
-                    b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
-                        .WithMany()
-                        .HasForeignKey("SignalId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
-                    b.Navigation("Signal");
-                });
-
-            modelBuilder.Entity("HashHub.Server.Storage.ContributionEntity", b =>
-                {
-                    b.HasOne("HashHub.Server.Storage.SignalEntity", "Signal")
-                        .WithMany("Contributions")
-                        .HasForeignKey("SignalId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-
-                    b.Navigation("Signal");
-                });
-
             modelBuilder.Entity("HashHub.Server.Storage.MemberClient", b =>
                 {
                     b.HasOne("HashHub.Server.Storage.Member", "Member")
@@ -986,11 +962,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     b.Navigation("Application");
 
                     b.Navigation("Authorization");
-                });
-
-            modelBuilder.Entity("HashHub.Server.Storage.SignalEntity", b =>
-                {
-                    b.Navigation("Contributions");
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication", b =>

@@ -77,6 +77,22 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
+                name: "changes",
+                columns: table => new
+                {
+                    Seq = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("SqlServer:Identity", "1, 1"),
+                    SignalId = table.Column<long>(type: "bigint", nullable: false),
+                    SignalType = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
+                    Kind = table.Column<int>(type: "int", nullable: false),
+                    CommittedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_changes", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "console_users",
                 columns: table => new
                 {
@@ -112,6 +128,32 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_contribution_groups", x => new { x.ContributionId, x.GroupId });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "contributions",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("SqlServer:Identity", "1, 1"),
+                    SignalId = table.Column<long>(type: "bigint", nullable: false),
+                    MemberId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    Status = table.Column<int>(type: "int", nullable: false),
+                    Labels = table.Column<string>(type: "nvarchar(4000)", maxLength: 4000, nullable: false),
+                    SourceKind = table.Column<int>(type: "int", nullable: false),
+                    IncidentId = table.Column<string>(type: "nvarchar(100)", maxLength: 100, nullable: true),
+                    CaseReference = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: true),
+                    Note = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
+                    Quality = table.Column<int>(type: "int", nullable: true),
+                    ContributedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    RetractedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: true),
+                    RetractReason = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
+                    Visibility = table.Column<int>(type: "int", nullable: false, defaultValue: 0)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_contributions", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -386,60 +428,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 });
 
             migrationBuilder.CreateTable(
-                name: "changes",
-                columns: table => new
-                {
-                    Seq = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("SqlServer:Identity", "1, 1"),
-                    SignalId = table.Column<long>(type: "bigint", nullable: false),
-                    SignalType = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
-                    Kind = table.Column<int>(type: "int", nullable: false),
-                    CommittedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_changes", x => x.Seq);
-                    table.ForeignKey(
-                        name: "FK_changes_signals_SignalId",
-                        column: x => x.SignalId,
-                        principalTable: "signals",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
-                name: "contributions",
-                columns: table => new
-                {
-                    Id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("SqlServer:Identity", "1, 1"),
-                    SignalId = table.Column<long>(type: "bigint", nullable: false),
-                    MemberId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
-                    Status = table.Column<int>(type: "int", nullable: false),
-                    Labels = table.Column<string>(type: "nvarchar(4000)", maxLength: 4000, nullable: false),
-                    SourceKind = table.Column<int>(type: "int", nullable: false),
-                    IncidentId = table.Column<string>(type: "nvarchar(100)", maxLength: 100, nullable: true),
-                    CaseReference = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: true),
-                    Note = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
-                    Quality = table.Column<int>(type: "int", nullable: true),
-                    ContributedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
-                    UpdatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
-                    RetractedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: true),
-                    RetractReason = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
-                    Visibility = table.Column<int>(type: "int", nullable: false, defaultValue: 0)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_contributions", x => x.Id);
-                    table.ForeignKey(
-                        name: "FK_contributions_signals_SignalId",
-                        column: x => x.SignalId,
-                        principalTable: "signals",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
                 name: "OpenIddictTokens",
                 columns: table => new
                 {
@@ -507,11 +495,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 column: "ReferenceId",
                 unique: true,
                 filter: "[ReferenceId] IS NOT NULL");
-
-            migrationBuilder.CreateIndex(
-                name: "IX_changes_SignalId",
-                table: "changes",
-                column: "SignalId");
 
             migrationBuilder.CreateIndex(
                 name: "IX_changes_SignalType_Seq",
@@ -665,6 +648,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 name: "sharing_groups");
 
             migrationBuilder.DropTable(
+                name: "signals");
+
+            migrationBuilder.DropTable(
                 name: "used_client_assertions");
 
             migrationBuilder.DropTable(
@@ -672,9 +658,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             migrationBuilder.DropTable(
                 name: "console_users");
-
-            migrationBuilder.DropTable(
-                name: "signals");
 
             migrationBuilder.DropTable(
                 name: "members");
