@@ -125,6 +125,13 @@ public sealed partial class HashHubClient : IAsyncDisposable
     public Task RunLiveSyncAsync(Action<SyncEvent>? onEvent = null, CancellationToken cancellationToken = default) =>
         RequireSync().RunLiveAsync(onEvent, cancellationToken);
 
+    /// <summary>
+    /// Checks the credentials by obtaining an access token now (tools call it once at login, before saving them).
+    /// </summary>
+    /// <exception cref="RpcException">Unauthenticated when the hub refuses the credentials; Unavailable when it cannot be reached.</exception>
+    public async Task VerifyCredentialsAsync(CancellationToken cancellationToken = default) =>
+        await _tokens.GetAsync(cancellationToken).ConfigureAwait(false);
+
     /// <summary>What the local store and the index hold.</summary>
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     public StoreStatus GetStoreStatus()
