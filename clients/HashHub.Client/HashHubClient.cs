@@ -112,7 +112,16 @@ public sealed partial class HashHubClient : IAsyncDisposable
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     /// <exception cref="RpcException">When the hub cannot be reached after the retries, or refuses the credentials.</exception>
     public Task<SyncResult> SyncAsync(CancellationToken cancellationToken = default) =>
-        RequireSync().SyncAsync(cancellationToken);
+        RequireSync().SyncAsync(progress: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SyncAsync(CancellationToken)"/>, reporting the totals so far after each committed page but the
+    /// last (a long bootstrap shows progress; tools display it). The hub does not say how many changes remain.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">When no store is configured.</exception>
+    /// <exception cref="RpcException">When the hub cannot be reached after the retries, or refuses the credentials.</exception>
+    public Task<SyncResult> SyncAsync(IProgress<SyncResult> progress, CancellationToken cancellationToken) =>
+        RequireSync().SyncAsync(progress, cancellationToken);
 
     /// <summary>
     /// Live sync: keeps a subscription to the hub open and applies each change as it commits (typically well under a

@@ -21,9 +21,10 @@ internal sealed class SyncCommand(CliOutput output) : AsyncCommand<HubSettings>
         var profile = ProfileStore.Load(settings.ConfigPath, settings.Profile);
         await using var hub = await HashHubClient.OpenAsync(profile.ToOptions(), cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
-        // A spinner with the elapsed time on a terminal (stderr, so results on stdout stay clean); nothing when redirected.
+        // A live line with the counts and the rate on a terminal (stderr, so results on stdout stay clean); nothing
+        // when redirected. The hub does not say how many changes remain, so it is a counter, not a bar.
         var result = await output.ErrorConsole.Status()
-            .StartAsync("syncing...", _ => hub.SyncAsync(cancellationToken)).ConfigureAwait(false);
+            .StartAsync("syncing...", status => hub.SyncAsync(new StatusProgress(status, started), cancellationToken)).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var rate = elapsed.TotalSeconds > 0 ? result.ChangesApplied / elapsed.TotalSeconds : 0;
         output.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -32,6 +33,18 @@ internal sealed class SyncCommand(CliOutput output) : AsyncCommand<HubSettings>
         var status = hub.GetStoreStatus();
         output.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"signals held {status.SignalsHeld} ({status.ActiveSignals} active)"));
         return ExitCodes.Success;
+    }
+
+    /// <summary>Updates the status line synchronously on each page (Progress&lt;T&gt; would post it to the thread pool, out of order).</summary>
+    private sealed class StatusProgress(StatusContext status, long started) : IProgress<SyncResult>
+    {
+        public void Report(SyncResult value)
+        {
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var rate = seconds > 0 ? value.ChangesApplied / seconds : 0;
+            status.Status(string.Create(CultureInfo.InvariantCulture,
+                $"syncing: {value.ChangesApplied:N0} changes in {value.Pages} page(s), {rate:N0} changes/s"));
+        }
     }
 
     private static string Note(SyncResult result) =>
