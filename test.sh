@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of HashHub on a fresh machine: installs what the tests need (PostgreSQL, whose server the
-# tests start themselves on a free loopback port; Debian's Python gRPC packages and protoc for the Python SDK;
-# the TypeScript SDK's npm packages), builds, runs all .NET test projects, then the Python and TypeScript SDK
+# tests start themselves on a free loopback port; Debian's chromium, which the admin console's browser tests drive
+# through Playwright; Debian's Python gRPC packages and protoc for the Python SDK; the TypeScript SDK's npm packages), builds, runs all .NET test projects, then the Python and TypeScript SDK
 # suites against a real hub (clients/sdk-tests.sh), and ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +17,9 @@ have_initdb || missing+=(postgresql)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v grpc_python_plugin >/dev/null 2>&1 || missing+=(protobuf-compiler-grpc)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+# The console's browser tests drive Debian's chromium (never a browser downloaded by Playwright); HASHHUB_CHROMIUM
+# points them at another build. Without one they fail, they do not skip.
+[ -n "${HASHHUB_CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing ${missing[*]} (the tests need them)..."

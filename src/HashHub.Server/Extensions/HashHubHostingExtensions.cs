@@ -1,3 +1,4 @@
+using HashHub.Server.AdminConsole;
 using HashHub.Server.Auth;
 using HashHub.Server.Contributions;
 using HashHub.Server.Errors;
@@ -80,14 +81,20 @@ internal static class HashHubHostingExtensions
 
         builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         builder.Services.AddScoped<IAuthorizationHandler, MemberRequirementHandler>();
+        // Every hub policy names the bearer scheme: the admin console's cookie never authorises a gRPC call.
+        static AuthorizationPolicyBuilder Bearer(AuthorizationPolicyBuilder p) =>
+            p.AddAuthenticationSchemes(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme).RequireAuthenticatedUser();
         builder.Services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(HubPolicies.Read, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Read, AdminOnly: false)))
-            .AddPolicy(HubPolicies.Write, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Write, AdminOnly: false)))
-            .AddPolicy(HubPolicies.Feedback, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(HubScopes.Feedback, AdminOnly: false)))
-            .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: true)))
-            .AddPolicy(HubPolicies.Member, p => p.RequireAuthenticatedUser().AddRequirements(new MemberRequirement(null, AdminOnly: false)));
+            .SetFallbackPolicy(Bearer(new AuthorizationPolicyBuilder()).Build())
+            .AddPolicy(HubPolicies.Read, p => Bearer(p).AddRequirements(new MemberRequirement(HubScopes.Read, AdminOnly: false)))
+            .AddPolicy(HubPolicies.Write, p => Bearer(p).AddRequirements(new MemberRequirement(HubScopes.Write, AdminOnly: false)))
+            .AddPolicy(HubPolicies.Feedback, p => Bearer(p).AddRequirements(new MemberRequirement(HubScopes.Feedback, AdminOnly: false)))
+            .AddPolicy(HubPolicies.Admin, p => Bearer(p).AddRequirements(new MemberRequirement(null, AdminOnly: true)))
+            .AddPolicy(HubPolicies.Member, p => Bearer(p).AddRequirements(new MemberRequirement(null, AdminOnly: false)));
         builder.Services.AddScoped<MemberAdministration>();
+        builder.Services.AddScoped<MembershipApplications>();
+        builder.Services.AddScoped<Taxonomy.LabelCatalog>();
+        builder.AddHashHubConsole(keyDirectory);
         return builder;
     }
 
@@ -164,6 +171,7 @@ internal static class HashHubHostingExtensions
         app.MapGrpcService<MatchingGrpcService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
+        app.MapHashHubConsole();
         app.MapGet("/", () => "HashHub: a gRPC hub for sharing hashes of terrorist and violent extremist content. See the README.").AllowAnonymous();
         return app;
     }

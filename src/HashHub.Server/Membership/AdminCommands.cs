@@ -10,6 +10,7 @@ namespace HashHub.Server.Membership;
 /// <c>admin bootstrap [NAME]</c> creates the admin organisation and its first credential;
 /// <c>admin add-member NAME [--read-only] [--no-probation]</c> registers a member (on probation per Hub:Probation
 /// unless told not to) and prints its client credentials;
+/// <c>admin add-user EMAIL</c> creates an admin console user and prints its generated password;
 /// <c>admin verify-audit</c> recomputes the audit log's hash chain; <c>admin export-audit [FILE]</c> writes it as
 /// JSON lines that anyone can verify with the recipe in <c>audit.proto</c>.
 /// Secrets are printed once and never stored in clear.
@@ -51,6 +52,22 @@ internal static class AdminCommands
                 : $"audit log BROKEN at entry {result.FirstBrokenSeq}: {result.Reason} ({result.EntriesChecked} entries verified before it)");
             return result.Intact ? 0 : 1;
         }
+        if (args.Skip(1).FirstOrDefault() == "add-user" && args.Length > 2)
+        {
+            try
+            {
+                var password = await scope.ServiceProvider.GetRequiredService<AdminConsole.ConsoleUsers>().CreateAsync(args[2], ct);
+                await output.WriteLineAsync($"email:    {args[2].Trim()}");
+                await output.WriteLineAsync($"password: {password}");
+                await output.WriteLineAsync("The password is shown once. On the first sign-in at /console the user sets up an authenticator app (TOTP).");
+                return 0;
+            }
+            catch (RequestValidationException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 1;
+            }
+        }
         try
         {
             IssuedCredential credential;
@@ -70,6 +87,7 @@ internal static class AdminCommands
                           HashHub.Server admin add-member NAME [--read-only] [--no-probation]
                                                                             register a member and issue its client credentials;
                                                                             it starts on probation per Hub:Probation unless --no-probation
+                          HashHub.Server admin add-user EMAIL               create an admin console user (prints a password once)
                           HashHub.Server admin verify-audit                 recompute the audit log's hash chain (exit 1 if broken)
                           HashHub.Server admin export-audit [FILE]          write the audit log as JSON lines (to stdout without FILE)
                         example:

@@ -15,7 +15,16 @@ namespace HashHub.Server.Membership;
 /// <summary>A new machine credential. The secret exists only here: the hub keeps a hash of it.</summary>
 public sealed record IssuedCredential(string MemberId, string MemberName, string ClientId, string ClientSecret);
 
-/// <summary>Creates members and their OAuth2 client credentials (the vetting workflow builds on this).</summary>
+/// <summary>A member's credential and the scopes it holds.</summary>
+internal sealed record CredentialOverview(MemberClient Client, IReadOnlyList<string> Scopes);
+
+/// <summary>A member as admins see it: its credentials and how many contributions it made (and how many stand).</summary>
+internal sealed record MemberOverview(Member Member, IReadOnlyList<CredentialOverview> Credentials, long ContributionCount, long ActiveContributionCount);
+
+/// <summary>
+/// Creates members and their OAuth2 client credentials, and changes their status. Shared by the Members RPCs,
+/// the vetting workflow, the admin console and the server commands; each sets <see cref="Actor"/> first.
+/// </summary>
 internal sealed class MemberAdministration(
     HubDbContext db, ChangeLog changeLog, MemberDirectory directory, IOpenIddictApplicationManager applications, TimeProvider time, IOptions<HubOptions> options)
 {
@@ -209,6 +218,45 @@ internal sealed class MemberAdministration(
             batch.Audit(new AuditRecord(Actor.ActorId, Actor.ClientId, "credential.rotate", clientId, new { old.MemberId, OldWorksUntil = old.RevokedAt }));
             return await IssueAsync(batch, old.Member, scopes, ct, newPublicKey);
         }, cancellationToken);
+
+    /// <summary>Every member (or the one named), oldest first, with its credentials and contribution counts.</summary>
+    public async Task<IReadOnlyList<MemberOverview>> ListAsync(string? memberId, CancellationToken cancellationToken)
+    {
+        var members = db.Members.AsNoTracking();
+        var clients = db.MemberClients.AsNoTracking();
+        var contributions = db.Contributions.AsNoTracking();
+        if (memberId is not null)
+        {
+            members = members.Where(m => m.Id == memberId);
+            clients = clients.Where(c => c.MemberId == memberId);
+            contributions = contributions.Where(c => c.MemberId == memberId);
+        }
+        var list = (await members.ToListAsync(cancellationToken)).OrderBy(m => m.CreatedAt).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
+        var byMember = (await clients.ToListAsync(cancellationToken)).OrderBy(c => c.CreatedAt).ToLookup(c => c.MemberId);
+        var counts = await contributions.GroupBy(c => new { c.MemberId, c.Status })
+            .Select(g => new { g.Key.MemberId, g.Key.Status, Count = g.LongCount() }).ToListAsync(cancellationToken);
+        var result = new List<MemberOverview>(list.Count);
+        foreach (var m in list)
+        {
+            var credentials = new List<CredentialOverview>();
+            foreach (var c in byMember[m.Id])
+            {
+                credentials.Add(new CredentialOverview(c, await ScopesOfAsync(c.ClientId, cancellationToken) ?? []));
+            }
+            var own = counts.Where(c => c.MemberId == m.Id).ToList();
+            result.Add(new MemberOverview(m, credentials, own.Sum(c => c.Count), own.Where(c => c.Status == ContributionStatus.Active).Sum(c => c.Count)));
+        }
+        return result;
+    }
+
+    /// <summary>The scopes a credential holds, or null if OpenIddict does not know the client.</summary>
+    public async Task<IReadOnlyList<string>?> ScopesOfAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var application = await applications.FindByClientIdAsync(clientId, cancellationToken);
+        return application is null ? null : (await applications.GetPermissionsAsync(application, cancellationToken))
+            .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+            .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToArray();
+    }
 
     internal static string Describe(MemberStatus status) => status.ToString().ToLowerInvariant();
 

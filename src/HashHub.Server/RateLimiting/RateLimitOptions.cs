@@ -21,7 +21,8 @@ public sealed class RateLimitOptions
     /// <summary>
     /// Limits by method, keyed by the gRPC method's short name (for example <c>SubmitContributions</c>) or by
     /// <c>token</c> for the OAuth2 token endpoint. Defaults: SubmitContributions 20/s (a batch holds up to
-    /// 10,000 signals), Match 20/s (bursts of 50), token 5/s per client address, Apply 5 at once then one per 10 minutes per address.
+    /// 10,000 signals), Match 20/s (bursts of 50), token 5/s per client address, Apply (the RPC and the console's apply
+    /// form) 5 at once then one per 10 minutes per address, console-signin 1/s with bursts of 20 per address.
     /// </summary>
     public Dictionary<string, RateLimit> Methods { get; set; } = new(StringComparer.Ordinal)
     {
@@ -31,6 +32,8 @@ public sealed class RateLimitOptions
         ["token"] = new() { PerSecond = 5, Burst = 20 },
         // Anonymous, per client address: a few applications an hour is plenty for a real organisation.
         ["Apply"] = new() { PerSecond = 1.0 / 600, Burst = 5 },
+        // The console's sign-in forms (password, code, recovery code), per client address.
+        ["console-signin"] = new() { PerSecond = 1, Burst = 20 },
     };
 
     internal RateLimit For(string method) => Methods.GetValueOrDefault(method) ?? Default;

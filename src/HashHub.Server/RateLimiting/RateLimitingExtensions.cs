@@ -69,13 +69,27 @@ internal static class RateLimitingExtensions
 
     /// <summary>
     /// The limited method of a request: the gRPC method's short name (for calls over gRPC and for the same methods
-    /// transcoded to JSON over HTTP, which share the endpoint's gRPC metadata), "token", or null for others.
+    /// transcoded to JSON over HTTP, which share the endpoint's gRPC metadata), "token", a console form, or null.
     /// </summary>
     private static string? MethodOf(HttpContext http)
     {
         if (http.Request.Path.Value?.Equals(TokenEndpoint.Path, StringComparison.OrdinalIgnoreCase) == true)
         {
             return "token";
+        }
+        // The console's public forms, per client address: applying counts as the Apply RPC does, and sign-in
+        // attempts are limited on top of the per-user lockout.
+        var path = http.Request.Path.Value ?? string.Empty;
+        if (HttpMethods.IsPost(http.Request.Method) && path.StartsWith("/console/", StringComparison.OrdinalIgnoreCase))
+        {
+            if (path.Equals("/console/apply", StringComparison.OrdinalIgnoreCase))
+            {
+                return "Apply";
+            }
+            if (path.Equals("/console/signin", StringComparison.OrdinalIgnoreCase) || path.Equals("/console/twofactor", StringComparison.OrdinalIgnoreCase))
+            {
+                return "console-signin";
+            }
         }
         // Health and reflection are not limited: only the hub's own services.
         var grpc = http.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>();

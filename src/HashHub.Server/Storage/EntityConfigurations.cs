@@ -129,10 +129,11 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         b.ToTable("audit_log");
         b.HasKey(e => e.Seq);
         b.Property(e => e.Seq).ValueGeneratedOnAdd();
-        b.Property(e => e.ActorId).HasMaxLength(40);
+        // A member id, "operator", "applicant" or a console user ("console:" and an e-mail of up to 256 characters).
+        b.Property(e => e.ActorId).HasMaxLength(300);
         b.Property(e => e.ClientId).HasMaxLength(100);
         b.Property(e => e.Action).HasMaxLength(64);
-        b.Property(e => e.Target).HasMaxLength(200);
+        b.Property(e => e.Target).HasMaxLength(300);
         b.Property(e => e.Details).HasMaxLength(8000);
         b.Property(e => e.PreviousHash).HasMaxLength(32);
         b.Property(e => e.Hash).HasMaxLength(32);
@@ -153,7 +154,7 @@ internal sealed class MembershipApplicationConfiguration : IEntityTypeConfigurat
         b.Property(a => a.TermsUrl).HasMaxLength(2048);
         b.Property(a => a.ReportingDescription).HasMaxLength(2000);
         b.Property(a => a.TransparencyReportUrl).HasMaxLength(2048);
-        b.Property(a => a.DecidedBy).HasMaxLength(40);
+        b.Property(a => a.DecidedBy).HasMaxLength(300);
         b.Property(a => a.Notes).HasMaxLength(4000);
         b.Property(a => a.RejectionReason).HasMaxLength(2000);
         b.Property(a => a.MemberId).HasMaxLength(40);

@@ -1,3 +1,5 @@
+using HashHub.Server.AdminConsole;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace HashHub.Server.Storage;
@@ -5,9 +7,10 @@ namespace HashHub.Server.Storage;
 /// <summary>
 /// The hub's database. One model for every provider; each provider has a derived context only so that it can
 /// carry its own migrations (<see cref="SqliteHubDbContext"/>, <see cref="PostgresHubDbContext"/>,
-/// <see cref="SqlServerHubDbContext"/>).
+/// <see cref="SqlServerHubDbContext"/>). It also holds the admin console's users (ASP.NET Core Identity, users
+/// only: every console user is a consortium admin, so there are no roles).
 /// </summary>
-public abstract class HubDbContext(DbContextOptions options) : DbContext(options)
+public abstract class HubDbContext(DbContextOptions options) : IdentityUserContext<ConsoleUser>(options)
 {
     public DbSet<Member> Members => Set<Member>();
     public DbSet<MemberClient> MemberClients => Set<MemberClient>();
@@ -28,10 +31,16 @@ public abstract class HubDbContext(DbContextOptions options) : DbContext(options
     /// <summary>Which database engine this context talks to.</summary>
     public abstract StorageProvider Provider { get; }
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(HubDbContext).Assembly, t => t.Namespace == typeof(HubDbContext).Namespace);
-        modelBuilder.UseOpenIddict();
+        base.OnModelCreating(builder);
+        // Named for what they are, like the hub's own tables.
+        builder.Entity<ConsoleUser>().ToTable("console_users");
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserClaim<string>>().ToTable("console_user_claims");
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserLogin<string>>().ToTable("console_user_logins");
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserToken<string>>().ToTable("console_user_tokens");
+        builder.ApplyConfigurationsFromAssembly(typeof(HubDbContext).Assembly, t => t.Namespace == typeof(HubDbContext).Namespace);
+        builder.UseOpenIddict();
     }
 }
 

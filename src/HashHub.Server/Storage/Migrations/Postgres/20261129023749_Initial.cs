@@ -64,10 +64,10 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     Seq = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    ActorId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    ActorId = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: false),
                     ClientId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
                     Action = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
-                    Target = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Target = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: false),
                     Details = table.Column<string>(type: "character varying(8000)", maxLength: 8000, nullable: false),
                     PreviousHash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
                     Hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
@@ -75,6 +75,32 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_audit_log", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_users",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "text", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UserName = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    NormalizedUserName = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    Email = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    NormalizedEmail = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    EmailConfirmed = table.Column<bool>(type: "boolean", nullable: false),
+                    PasswordHash = table.Column<string>(type: "text", nullable: true),
+                    SecurityStamp = table.Column<string>(type: "text", nullable: true),
+                    ConcurrencyStamp = table.Column<string>(type: "text", nullable: true),
+                    PhoneNumber = table.Column<string>(type: "text", nullable: true),
+                    PhoneNumberConfirmed = table.Column<bool>(type: "boolean", nullable: false),
+                    TwoFactorEnabled = table.Column<bool>(type: "boolean", nullable: false),
+                    LockoutEnd = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    LockoutEnabled = table.Column<bool>(type: "boolean", nullable: false),
+                    AccessFailedCount = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_users", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -187,7 +213,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     Status = table.Column<int>(type: "integer", nullable: false),
                     SubmittedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     DecidedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    DecidedBy = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true),
+                    DecidedBy = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: true),
                     Notes = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: true),
                     RejectionReason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
                     MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true)
@@ -277,6 +303,67 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                         column: x => x.ApplicationId,
                         principalTable: "OpenIddictApplications",
                         principalColumn: "Id");
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_claims",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "integer", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    UserId = table.Column<string>(type: "text", nullable: false),
+                    ClaimType = table.Column<string>(type: "text", nullable: true),
+                    ClaimValue = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_claims", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_console_user_claims_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_logins",
+                columns: table => new
+                {
+                    LoginProvider = table.Column<string>(type: "text", nullable: false),
+                    ProviderKey = table.Column<string>(type: "text", nullable: false),
+                    ProviderDisplayName = table.Column<string>(type: "text", nullable: true),
+                    UserId = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_logins", x => new { x.LoginProvider, x.ProviderKey });
+                    table.ForeignKey(
+                        name: "FK_console_user_logins_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_tokens",
+                columns: table => new
+                {
+                    UserId = table.Column<string>(type: "text", nullable: false),
+                    LoginProvider = table.Column<string>(type: "text", nullable: false),
+                    Name = table.Column<string>(type: "text", nullable: false),
+                    Value = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_tokens", x => new { x.UserId, x.LoginProvider, x.Name });
+                    table.ForeignKey(
+                        name: "FK_console_user_tokens_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateTable(
@@ -430,6 +517,27 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 columns: new[] { "SignalType", "Seq" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_console_user_claims_UserId",
+                table: "console_user_claims",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_console_user_logins_UserId",
+                table: "console_user_logins",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "EmailIndex",
+                table: "console_users",
+                column: "NormalizedEmail");
+
+            migrationBuilder.CreateIndex(
+                name: "UserNameIndex",
+                table: "console_users",
+                column: "NormalizedUserName",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_contributions_MemberId",
                 table: "contributions",
                 column: "MemberId");
@@ -515,6 +623,15 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 name: "changes");
 
             migrationBuilder.DropTable(
+                name: "console_user_claims");
+
+            migrationBuilder.DropTable(
+                name: "console_user_logins");
+
+            migrationBuilder.DropTable(
+                name: "console_user_tokens");
+
+            migrationBuilder.DropTable(
                 name: "contribution_groups");
 
             migrationBuilder.DropTable(
@@ -549,6 +666,9 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");
+
+            migrationBuilder.DropTable(
+                name: "console_users");
 
             migrationBuilder.DropTable(
                 name: "signals");

@@ -63,10 +63,10 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     Seq = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("SqlServer:Identity", "1, 1"),
                     At = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
-                    ActorId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: false),
+                    ActorId = table.Column<string>(type: "nvarchar(300)", maxLength: 300, nullable: false),
                     ClientId = table.Column<string>(type: "nvarchar(100)", maxLength: 100, nullable: false),
                     Action = table.Column<string>(type: "nvarchar(64)", maxLength: 64, nullable: false),
-                    Target = table.Column<string>(type: "nvarchar(200)", maxLength: 200, nullable: false),
+                    Target = table.Column<string>(type: "nvarchar(300)", maxLength: 300, nullable: false),
                     Details = table.Column<string>(type: "nvarchar(max)", maxLength: 8000, nullable: false),
                     PreviousHash = table.Column<byte[]>(type: "varbinary(32)", maxLength: 32, nullable: false),
                     Hash = table.Column<byte[]>(type: "varbinary(32)", maxLength: 32, nullable: false)
@@ -74,6 +74,32 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_audit_log", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_users",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
+                    UserName = table.Column<string>(type: "nvarchar(256)", maxLength: 256, nullable: true),
+                    NormalizedUserName = table.Column<string>(type: "nvarchar(256)", maxLength: 256, nullable: true),
+                    Email = table.Column<string>(type: "nvarchar(256)", maxLength: 256, nullable: true),
+                    NormalizedEmail = table.Column<string>(type: "nvarchar(256)", maxLength: 256, nullable: true),
+                    EmailConfirmed = table.Column<bool>(type: "bit", nullable: false),
+                    PasswordHash = table.Column<string>(type: "nvarchar(max)", nullable: true),
+                    SecurityStamp = table.Column<string>(type: "nvarchar(max)", nullable: true),
+                    ConcurrencyStamp = table.Column<string>(type: "nvarchar(max)", nullable: true),
+                    PhoneNumber = table.Column<string>(type: "nvarchar(max)", nullable: true),
+                    PhoneNumberConfirmed = table.Column<bool>(type: "bit", nullable: false),
+                    TwoFactorEnabled = table.Column<bool>(type: "bit", nullable: false),
+                    LockoutEnd = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: true),
+                    LockoutEnabled = table.Column<bool>(type: "bit", nullable: false),
+                    AccessFailedCount = table.Column<int>(type: "int", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_users", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -186,7 +212,7 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                     Status = table.Column<int>(type: "int", nullable: false),
                     SubmittedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: false),
                     DecidedAt = table.Column<DateTimeOffset>(type: "datetimeoffset", nullable: true),
-                    DecidedBy = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: true),
+                    DecidedBy = table.Column<string>(type: "nvarchar(300)", maxLength: 300, nullable: true),
                     Notes = table.Column<string>(type: "nvarchar(4000)", maxLength: 4000, nullable: true),
                     RejectionReason = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: true),
                     MemberId = table.Column<string>(type: "nvarchar(40)", maxLength: 40, nullable: true)
@@ -276,6 +302,67 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                         column: x => x.ApplicationId,
                         principalTable: "OpenIddictApplications",
                         principalColumn: "Id");
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_claims",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "int", nullable: false)
+                        .Annotation("SqlServer:Identity", "1, 1"),
+                    UserId = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    ClaimType = table.Column<string>(type: "nvarchar(max)", nullable: true),
+                    ClaimValue = table.Column<string>(type: "nvarchar(max)", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_claims", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_console_user_claims_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_logins",
+                columns: table => new
+                {
+                    LoginProvider = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    ProviderKey = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    ProviderDisplayName = table.Column<string>(type: "nvarchar(max)", nullable: true),
+                    UserId = table.Column<string>(type: "nvarchar(450)", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_logins", x => new { x.LoginProvider, x.ProviderKey });
+                    table.ForeignKey(
+                        name: "FK_console_user_logins_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_tokens",
+                columns: table => new
+                {
+                    UserId = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    LoginProvider = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    Name = table.Column<string>(type: "nvarchar(450)", nullable: false),
+                    Value = table.Column<string>(type: "nvarchar(max)", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_tokens", x => new { x.UserId, x.LoginProvider, x.Name });
+                    table.ForeignKey(
+                        name: "FK_console_user_tokens_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateTable(
@@ -432,6 +519,28 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 columns: new[] { "SignalType", "Seq" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_console_user_claims_UserId",
+                table: "console_user_claims",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_console_user_logins_UserId",
+                table: "console_user_logins",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "EmailIndex",
+                table: "console_users",
+                column: "NormalizedEmail");
+
+            migrationBuilder.CreateIndex(
+                name: "UserNameIndex",
+                table: "console_users",
+                column: "NormalizedUserName",
+                unique: true,
+                filter: "[NormalizedUserName] IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_contributions_MemberId",
                 table: "contributions",
                 column: "MemberId");
@@ -517,6 +626,15 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 name: "changes");
 
             migrationBuilder.DropTable(
+                name: "console_user_claims");
+
+            migrationBuilder.DropTable(
+                name: "console_user_logins");
+
+            migrationBuilder.DropTable(
+                name: "console_user_tokens");
+
+            migrationBuilder.DropTable(
                 name: "contribution_groups");
 
             migrationBuilder.DropTable(
@@ -551,6 +669,9 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");
+
+            migrationBuilder.DropTable(
+                name: "console_users");
 
             migrationBuilder.DropTable(
                 name: "signals");

@@ -63,10 +63,10 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     Seq = table.Column<long>(type: "INTEGER", nullable: false)
                         .Annotation("Sqlite:Autoincrement", true),
                     At = table.Column<long>(type: "INTEGER", nullable: false),
-                    ActorId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    ActorId = table.Column<string>(type: "TEXT", maxLength: 300, nullable: false),
                     ClientId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
                     Action = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    Target = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    Target = table.Column<string>(type: "TEXT", maxLength: 300, nullable: false),
                     Details = table.Column<string>(type: "TEXT", maxLength: 8000, nullable: false),
                     PreviousHash = table.Column<byte[]>(type: "BLOB", maxLength: 32, nullable: false),
                     Hash = table.Column<byte[]>(type: "BLOB", maxLength: 32, nullable: false)
@@ -74,6 +74,32 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_audit_log", x => x.Seq);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_users",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "TEXT", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    UserName = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    NormalizedUserName = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    Email = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    NormalizedEmail = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    EmailConfirmed = table.Column<bool>(type: "INTEGER", nullable: false),
+                    PasswordHash = table.Column<string>(type: "TEXT", nullable: true),
+                    SecurityStamp = table.Column<string>(type: "TEXT", nullable: true),
+                    ConcurrencyStamp = table.Column<string>(type: "TEXT", nullable: true),
+                    PhoneNumber = table.Column<string>(type: "TEXT", nullable: true),
+                    PhoneNumberConfirmed = table.Column<bool>(type: "INTEGER", nullable: false),
+                    TwoFactorEnabled = table.Column<bool>(type: "INTEGER", nullable: false),
+                    LockoutEnd = table.Column<long>(type: "INTEGER", nullable: true),
+                    LockoutEnabled = table.Column<bool>(type: "INTEGER", nullable: false),
+                    AccessFailedCount = table.Column<int>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_users", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -186,7 +212,7 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                     Status = table.Column<int>(type: "INTEGER", nullable: false),
                     SubmittedAt = table.Column<long>(type: "INTEGER", nullable: false),
                     DecidedAt = table.Column<long>(type: "INTEGER", nullable: true),
-                    DecidedBy = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true),
+                    DecidedBy = table.Column<string>(type: "TEXT", maxLength: 300, nullable: true),
                     Notes = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: true),
                     RejectionReason = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
                     MemberId = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true)
@@ -276,6 +302,67 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                         column: x => x.ApplicationId,
                         principalTable: "OpenIddictApplications",
                         principalColumn: "Id");
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_claims",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    UserId = table.Column<string>(type: "TEXT", nullable: false),
+                    ClaimType = table.Column<string>(type: "TEXT", nullable: true),
+                    ClaimValue = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_claims", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_console_user_claims_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_logins",
+                columns: table => new
+                {
+                    LoginProvider = table.Column<string>(type: "TEXT", nullable: false),
+                    ProviderKey = table.Column<string>(type: "TEXT", nullable: false),
+                    ProviderDisplayName = table.Column<string>(type: "TEXT", nullable: true),
+                    UserId = table.Column<string>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_logins", x => new { x.LoginProvider, x.ProviderKey });
+                    table.ForeignKey(
+                        name: "FK_console_user_logins_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "console_user_tokens",
+                columns: table => new
+                {
+                    UserId = table.Column<string>(type: "TEXT", nullable: false),
+                    LoginProvider = table.Column<string>(type: "TEXT", nullable: false),
+                    Name = table.Column<string>(type: "TEXT", nullable: false),
+                    Value = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_console_user_tokens", x => new { x.UserId, x.LoginProvider, x.Name });
+                    table.ForeignKey(
+                        name: "FK_console_user_tokens_console_users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "console_users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateTable(
@@ -429,6 +516,27 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 columns: new[] { "SignalType", "Seq" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_console_user_claims_UserId",
+                table: "console_user_claims",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_console_user_logins_UserId",
+                table: "console_user_logins",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "EmailIndex",
+                table: "console_users",
+                column: "NormalizedEmail");
+
+            migrationBuilder.CreateIndex(
+                name: "UserNameIndex",
+                table: "console_users",
+                column: "NormalizedUserName",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_contributions_MemberId",
                 table: "contributions",
                 column: "MemberId");
@@ -514,6 +622,15 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
                 name: "changes");
 
             migrationBuilder.DropTable(
+                name: "console_user_claims");
+
+            migrationBuilder.DropTable(
+                name: "console_user_logins");
+
+            migrationBuilder.DropTable(
+                name: "console_user_tokens");
+
+            migrationBuilder.DropTable(
                 name: "contribution_groups");
 
             migrationBuilder.DropTable(
@@ -548,6 +665,9 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");
+
+            migrationBuilder.DropTable(
+                name: "console_users");
 
             migrationBuilder.DropTable(
                 name: "signals");
