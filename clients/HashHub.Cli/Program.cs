@@ -34,6 +34,41 @@ internal sealed partial class Program
                 .WithDescription(LookupCommand.Description)
                 .WithExample("lookup", "--list", "known.txt", "uploads.txt")
                 .WithExample("lookup", "--list", "known.txt", "--radius", "16", "uploads.txt");
+
+            config.AddCommand<LoginCommand>("login")
+                .WithDescription(LoginCommand.Description)
+                .WithExample("login", "--hub", "https://hub.example.org", "--client-id", "hh_abc123", "--secret-stdin")
+                .WithExample("login", "--hub", "http://127.0.0.1:5000", "--client-id", "hh_abc123", "--secret-stdin", "--profile", "staging");
+
+            config.AddCommand<MatchCommand>("match")
+                .WithDescription(MatchCommand.Description)
+                .WithExample("match", "upload.jpg")
+                .WithExample("match", "--json", "a.jpg", "b.png")
+                .WithExample("match", "--hub-side", "--profile", "staging", "upload.jpg");
+
+            config.AddCommand<SyncCommand>("sync")
+                .WithDescription(SyncCommand.Description)
+                .WithExample("sync")
+                .WithExample("sync", "--profile", "staging");
+
+            config.AddCommand<SubmitCommand>("submit")
+                .WithDescription(SubmitCommand.Description)
+                .WithExample("submit", "takedown.jpg", "--label", "behavior:glorification")
+                .WithExample("submit", "a.jpg", "b.mp4", "--label", "behavior:glorification", "--label", "content_type:image",
+                    "--source", "user_report", "--case-ref", "T-2026-0042");
+
+            config.AddCommand<RetractCommand>("retract")
+                .WithDescription(RetractCommand.Description)
+                .WithExample("retract", "01JD7Q3M5V8X2K", "--reason", "false positive");
+
+            config.AddCommand<StatusCommand>("status")
+                .WithDescription(StatusCommand.Description)
+                .WithExample("status")
+                .WithExample("status", "--profile", "staging");
+
+            config.AddCommand<WatchCommand>("watch")
+                .WithDescription(WatchCommand.Description)
+                .WithExample("watch");
         });
         return app;
     }

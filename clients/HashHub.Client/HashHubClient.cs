@@ -112,7 +112,16 @@ public sealed partial class HashHubClient : IAsyncDisposable
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     /// <exception cref="RpcException">When the hub cannot be reached after the retries, or refuses the credentials.</exception>
     public Task<SyncResult> SyncAsync(CancellationToken cancellationToken = default) =>
-        RequireSync().SyncAsync(cancellationToken);
+        RequireSync().SyncAsync(progress: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SyncAsync(CancellationToken)"/>, reporting the totals so far after each committed page but the
+    /// last (a long bootstrap shows progress; tools display it). The hub does not say how many changes remain.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">When no store is configured.</exception>
+    /// <exception cref="RpcException">When the hub cannot be reached after the retries, or refuses the credentials.</exception>
+    public Task<SyncResult> SyncAsync(IProgress<SyncResult> progress, CancellationToken cancellationToken) =>
+        RequireSync().SyncAsync(progress, cancellationToken);
 
     /// <summary>
     /// Live sync: keeps a subscription to the hub open and applies each change as it commits (typically well under a
@@ -124,6 +133,13 @@ public sealed partial class HashHubClient : IAsyncDisposable
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     public Task RunLiveSyncAsync(Action<SyncEvent>? onEvent = null, CancellationToken cancellationToken = default) =>
         RequireSync().RunLiveAsync(onEvent, cancellationToken);
+
+    /// <summary>
+    /// Checks the credentials by obtaining an access token now (tools call it once at login, before saving them).
+    /// </summary>
+    /// <exception cref="RpcException">Unauthenticated when the hub refuses the credentials; Unavailable when it cannot be reached.</exception>
+    public async Task VerifyCredentialsAsync(CancellationToken cancellationToken = default) =>
+        await _tokens.GetAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>What the local store and the index hold.</summary>
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>

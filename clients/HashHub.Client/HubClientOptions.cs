@@ -37,7 +37,7 @@ public sealed class HubClientOptions
 
     /// <summary>
     /// The local store: a SQLite file the member owns, created when missing. It holds the synced signals and the
-    /// sync cursor. Required for <see cref="HashHubClient.SyncAsync"/>, live sync and local matching; a client
+    /// sync cursor. Required for <see cref="HashHubClient.SyncAsync(CancellationToken)"/>, live sync and local matching; a client
     /// without a store can still contribute, retract and relabel.
     /// </summary>
     public string? StorePath { get; set; }

@@ -19,7 +19,8 @@ internal sealed class CliHelpProvider(ICommandAppSettings settings) : HelpProvid
         codes.AddRow(Code(ExitCodes.Success), "success");
         codes.AddRow(Code(ExitCodes.Usage), "bad command line: unknown command or option, missing argument, value out of range");
         codes.AddRow(Code(ExitCodes.InputError),
-            "an input file could not be read or is malformed; stderr names the file (and line) and the reason");
+            "an input file could not be read or is malformed, no such profile, or the hub refused or was unreachable; stderr says why");
+        codes.AddRow("", "(match: 0 nothing matched, 1 something matched, 2 error)");
         codes.AddRow(Code(ExitCodes.Cancelled), "interrupted (Ctrl+C)");
         yield return Text.NewLine;
         yield return new Markup("[yellow]EXIT CODES:[/]");

@@ -1,4 +1,5 @@
 using System.Text;
+using Grpc.Core;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -27,6 +28,9 @@ internal sealed class CliOutput : IAsyncDisposable
         OutConsole = outConsole;
         ErrorConsole = errorConsole;
     }
+
+    /// <summary>Standard input (<c>login --secret-stdin</c>); tests set a reader.</summary>
+    public TextReader In { get; init; } = Console.In;
 
     /// <summary>Standard output, for results.</summary>
     public TextWriter Out { get; }
@@ -72,7 +76,10 @@ internal sealed class CliOutput : IAsyncDisposable
             case CommandAppException app:
                 WriteError(app.Message);
                 return ExitCodes.Usage;
-            case OperationCanceledException:
+            case RpcException rpc when rpc.StatusCode != StatusCode.Cancelled:
+                WriteError($"the hub answered {rpc.StatusCode}: {rpc.Status.Detail}");
+                return ExitCodes.InputError;
+            case OperationCanceledException or RpcException:
                 WriteError("cancelled");
                 return ExitCodes.Cancelled;
             default:

@@ -9,8 +9,14 @@ internal static class ExitCodes
     /// <summary>The command line was wrong: unknown option, missing argument, value out of range.</summary>
     public const int Usage = 1;
 
-    /// <summary>An input file could not be read or holds malformed data; the message names the file (and line).</summary>
+    /// <summary>
+    /// An input file could not be read or holds malformed data (the message names the file and line), or the hub
+    /// refused or could not be reached, or no profile was found.
+    /// </summary>
     public const int InputError = 2;
+
+    /// <summary><c>hashhub match</c> only: at least one file matched the list.</summary>
+    public const int Matched = 1;
 
     /// <summary>Interrupted (Ctrl+C), as shells report a SIGINT: 128 + 2.</summary>
     public const int Cancelled = 130;

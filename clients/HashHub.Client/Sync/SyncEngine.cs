@@ -21,7 +21,7 @@ internal sealed partial class SyncEngine(
     private readonly TimeProvider _time = options.TimeProvider;
 
     /// <summary>Reads pages until the hub has nothing newer.</summary>
-    public async Task<SyncResult> SyncAsync(CancellationToken cancellationToken)
+    public async Task<SyncResult> SyncAsync(IProgress<SyncResult>? progress, CancellationToken cancellationToken)
     {
         var cursor = store.ReadCursor();
         var bootstrapped = cursor.Length == 0;
@@ -60,6 +60,7 @@ internal sealed partial class SyncEngine(
             {
                 return new SyncResult(applied, pages, bootstrapped, resynced, cursor);
             }
+            progress?.Report(new SyncResult(applied, pages, bootstrapped, resynced, cursor));
         }
     }
 

@@ -1,6 +1,6 @@
 namespace HashHub.Client.Sync;
 
-/// <summary>The outcome of one <see cref="HashHubClient.SyncAsync"/>.</summary>
+/// <summary>The outcome of one <see cref="HashHubClient.SyncAsync(CancellationToken)"/>.</summary>
 /// <param name="ChangesApplied">Changes applied by this sync.</param>
 /// <param name="Pages">Pages read (one store transaction each).</param>
 /// <param name="Bootstrapped">True when the sync started from an empty cursor (a first sync or a resync).</param>

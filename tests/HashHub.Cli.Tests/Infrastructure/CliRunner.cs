@@ -14,11 +14,15 @@ internal static class CliRunner
 {
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync(args, CancellationToken.None);
 
-    public static async Task<CliResult> RunAsync(string[] args, CancellationToken cancellationToken)
+    public static Task<CliResult> RunAsync(string[] args, CancellationToken cancellationToken) => RunAsync(args, stdin: "", cancellationToken);
+
+    /// <summary>As <see cref="RunAsync(string[])"/>, with <paramref name="stdin"/> as standard input.</summary>
+    public static async Task<CliResult> RunAsync(string[] args, string stdin, CancellationToken cancellationToken = default)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await Program.Create(new CliOutput(output, error)).RunAsync(args, cancellationToken);
+        using var input = new StringReader(stdin);
+        var exitCode = await Program.Create(new CliOutput(output, error) { In = input }).RunAsync(args, cancellationToken);
         return new CliResult(exitCode, output.ToString(), error.ToString());
     }
 }

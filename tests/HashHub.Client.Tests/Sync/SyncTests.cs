@@ -46,6 +46,28 @@ public sealed class SyncTests
     }
 
     [Test]
+    public async Task SyncAsync_WithProgress_ReportsGrowingTotalsAfterEachPageButTheLast()
+    {
+        await using var a = await _hub.OpenAsync(A);
+        await RealHub.SubmitRandomAsync(a, 20);
+        await using var b = await _hub.OpenAsync(B, _hub.NewStorePath("b"), o => o.SyncPageSize = 7);
+        var reports = new List<SyncResult>();
+
+        var result = await b.SyncAsync(new InlineProgress(reports.Add), CancellationToken.None);
+
+        Assert.That(reports, Has.Count.EqualTo(result.Pages - 1));
+        Assert.That(reports.Select(r => r.Pages), Is.EqualTo(Enumerable.Range(1, result.Pages - 1)));
+        Assert.That(reports.Select(r => r.ChangesApplied), Is.Ordered.Ascending.And.All.LessThan(result.ChangesApplied));
+        Assert.That(reports[0].ChangesApplied, Is.EqualTo(7));
+    }
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class InlineProgress(Action<SyncResult> report) : IProgress<SyncResult>
+    {
+        public void Report(SyncResult value) => report(value);
+    }
+
+    [Test]
     public async Task MatchAsync_AfterContributeRelabelRetract_FollowsEachChange()
     {
         var image = TestImages.Synthetic(seed: 11);

@@ -1,0 +1,198 @@
+using System.Text.Json;
+using HashHub.Cli.Tests.Infrastructure;
+using HashHub.Server.Tests.EndToEnd;
+using SkiaSharp;
+
+namespace HashHub.Cli.Tests.EndToEnd;
+
+/// <summary>
+/// The mission through the CLI, over real sockets: a real hub process, members A and B registered with the hub's own
+/// <c>admin add-member</c>, each logged in to its own profile. A's takedown makes B's <c>hashhub match</c> of a
+/// re-encoded and of a half-size copy exit 1 with A's labels; A's retraction brings it back to exit 0.
+/// </summary>
+[NonParallelizable]
+public sealed class MissionCliTests
+{
+    private const string Photo = "pdq-vectors/images/pdq-data/reg-test-input/dih/bridge-1-original.jpg";
+    private readonly Dictionary<string, (string ClientId, string Secret)> _members = new(StringComparer.Ordinal);
+    private string _root = "";
+    private HubProcess _hub = null!;
+
+    private string HubUrl => $"http://127.0.0.1:{_hub.GrpcPort}";
+
+    private string Config => Path.Combine(_root, "config", "profiles.json");
+
+    [OneTimeSetUp]
+    public async Task StartHub()
+    {
+        _root = Path.Combine(TestFiles.ScratchRoot, "mission-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(_root);
+        _hub = new HubProcess(["--Storage:Provider=Sqlite", $"--Storage:DataDirectory={Path.Combine(_root, "hub")}", "--RateLimits:Enabled=false"]);
+        // SQLite admits one writer: members are registered before the hub starts.
+        foreach (var member in new[] { "Platform A", "Platform B" })
+        {
+            var printed = await _hub.RunCommandAsync("admin", "add-member", member, "--no-probation");
+            var fields = printed.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal))
+                .Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
+            _members[member] = (fields["client_id"], fields["client_secret"]);
+        }
+        await _hub.StartAsync();
+    }
+
+    [OneTimeTearDown]
+    public void StopHub()
+    {
+        _hub.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    private Task<CliResult> Run(params string[] args) => CliRunner.RunAsync([.. args, "--config", Config]);
+
+    private async Task LoginAsync(string member, string profile)
+    {
+        var (clientId, secret) = _members[member];
+        var result = await CliRunner.RunAsync(
+            ["login", "--hub", HubUrl, "--client-id", clientId, "--secret-stdin", "--profile", profile, "--config", Config], secret + "\n");
+        Assert.That(result.ExitCode, Is.Zero, result.Error);
+    }
+
+    [Test]
+    public async Task Login_WrongSecret_ExitCode2AndNoProfileSaved()
+    {
+        var config = Path.Combine(_root, "wrong", "profiles.json");
+
+        var result = await CliRunner.RunAsync(
+            ["login", "--hub", HubUrl, "--client-id", _members["Platform A"].ClientId, "--secret-stdin", "--config", config], "not-the-secret\n");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.Out);
+        Assert.That(result.Error, Does.Contain("Unauthenticated"));
+        Assert.That(File.Exists(config), Is.False);
+    }
+
+    [Test]
+    [Order(1)] // before the watch test adds a signal of its own to the shared hub: the status below counts active signals
+    public async Task Takedown_SubmittedByA_MatchedByBThroughTheCli_UntilARetracts()
+    {
+        await LoginAsync("Platform A", "a");
+        await LoginAsync("Platform B", "b");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.That(File.GetUnixFileMode(Config), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "the profiles file holds secrets");
+        }
+
+        var original = await File.ReadAllBytesAsync(TestFiles.DataPath(Photo));
+        var reencoded = Write("reencoded-q70.jpg", Reencode(original, quality: 70, scale: 1));
+        var halfSize = Write("half-size.jpg", Reencode(original, quality: 90, scale: 2));
+
+        // B has synced the (empty) list: nothing matches yet.
+        Assert.That((await Run("sync", "--profile", "b")).ExitCode, Is.Zero);
+        Assert.That((await Run("match", reencoded, "--profile", "b")).ExitCode, Is.Zero);
+
+        // A takes the photo down; the CLI prints the contribution ids to retract with.
+        var submit = await Run("submit", TestFiles.DataPath(Photo), "--label", "behavior:glorification", "--label", "content_type:image",
+            "--source", "user_report", "--case-ref", "A-2026-0042", "--profile", "a");
+        Assert.That(submit.ExitCode, Is.Zero, submit.Error);
+        var contributions = submit.OutLines.Where(l => l.Contains("contribution ", StringComparison.Ordinal))
+            .Select(l => l[(l.IndexOf("contribution ", StringComparison.Ordinal) + "contribution ".Length)..].Split(' ')[0])
+            .ToList();
+        Assert.That(contributions, Has.Count.EqualTo(3), submit.Out); // pdq, md5, sha256
+
+        var sync = await Run("sync", "--profile", "b");
+        Assert.That(sync.ExitCode, Is.Zero, sync.Error);
+        Assert.That(sync.Out, Does.Contain("applied 3 changes").And.Contain("cursor "));
+
+        foreach (var copy in new[] { reencoded, halfSize })
+        {
+            var match = await Run("match", copy, "--json", "--profile", "b");
+            Assert.That(match.ExitCode, Is.EqualTo(1), $"{copy}: {match.Out}{match.Error}");
+            using var json = JsonDocument.Parse(match.OutLines.Single());
+            var pdq = json.RootElement.GetProperty("matches").EnumerateArray().Single(m => m.GetProperty("type").GetString() == "pdq");
+            Assert.That(pdq.GetProperty("labels").EnumerateArray().Select(l => l.GetString()),
+                Is.EquivalentTo(new[] { "behavior:glorification", "content_type:image" }));
+            Assert.That(pdq.GetProperty("contributors").EnumerateArray().Select(c => c.GetString()), Is.EqualTo(new[] { "Platform A" }));
+            Assert.That(pdq.GetProperty("distance").GetInt32(), Is.LessThanOrEqualTo(31));
+            Assert.That(json.RootElement.GetProperty("action").GetString(), Is.Not.EqualTo("allow"));
+        }
+        var text = await Run("match", halfSize, "--profile", "b");
+        Assert.That(text.ExitCode, Is.EqualTo(1));
+        Assert.That(text.Out, Does.Contain("labels       behavior:glorification").And.Contain("contributors Platform A"));
+
+        // Hub-side matching finds it too, without B's store.
+        Assert.That((await Run("match", reencoded, "--hub-side", "--profile", "b")).ExitCode, Is.EqualTo(1));
+
+        foreach (var id in contributions)
+        {
+            var retract = await Run("retract", id, "--reason", "false positive", "--profile", "a");
+            Assert.That(retract.ExitCode, Is.Zero, retract.Error);
+        }
+        Assert.That((await Run("sync", "--profile", "b")).ExitCode, Is.Zero);
+
+        var after = await Run("match", reencoded, halfSize, "--profile", "b");
+        Assert.That(after.ExitCode, Is.Zero, after.Out);
+        Assert.That(after.OutLines, Has.All.EndsWith(": no match"));
+
+        var status = await Run("status", "--profile", "b");
+        Assert.That(status.ExitCode, Is.Zero, status.Error);
+        Assert.That(status.Out, Does.Contain("(0 active)").And.Not.Contain("never synced"));
+    }
+
+    [Test]
+    [Order(2)]
+    public async Task Watch_UntilCancelled_PrintsEachBurstAndExits130()
+    {
+        await LoginAsync("Platform A", "wa");
+        await LoginAsync("Platform B", "wb");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        // The command writes from the SDK's sync loop while this test reads.
+        var synchronizedOut = TextWriter.Synchronized(output);
+        using var stop = new CancellationTokenSource();
+        var app = Program.Create(new Cli.Infrastructure.CliOutput(synchronizedOut, error));
+        var watch = app.RunAsync(["watch", "--profile", "wb", "--config", Config], stop.Token);
+        string Printed() { lock (synchronizedOut) { return output.ToString(); } }
+
+        await WaitForAsync(() => Printed().Contains("caught up", StringComparison.Ordinal), "watch caught up");
+        // Not the mission's photo: the tests share the hub, and the mission asserts what B's list holds.
+        var takedown = Write("watch-" + Guid.NewGuid().ToString("N") + ".txt", System.Text.Encoding.UTF8.GetBytes(Guid.NewGuid().ToString()));
+        var submit = await Run("submit", takedown, "--label", "behavior:glorification", "--profile", "wa");
+        Assert.That(submit.ExitCode, Is.Zero, submit.Error);
+        await WaitForAsync(() => Printed().Contains("applied ", StringComparison.Ordinal), "watch applied A's takedown");
+        await stop.CancelAsync();
+
+        Assert.That(await watch, Is.EqualTo(130), error.ToString());
+        Assert.That(Printed(), Does.Contain("connected").And.Contain("stopped"));
+    }
+
+    /// <summary>Waits for another task to make a condition true; the bound only turns a hang into a failure.</summary>
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"gave up waiting for: {what}");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    private string Write(string name, byte[] content)
+    {
+        var path = Path.Combine(_root, name);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    /// <summary>The image decoded, shrunk by <paramref name="scale"/> and saved again as JPEG: other bytes, nearly the same picture.</summary>
+    private static byte[] Reencode(byte[] image, int quality, int scale)
+    {
+        using var bitmap = SKBitmap.Decode(image);
+        using var resized = scale == 1
+            ? bitmap.Copy()
+            : bitmap.Resize(new SKImageInfo(bitmap.Width / scale, bitmap.Height / scale), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        using var pixels = SKImage.FromBitmap(resized);
+        using var encoded = pixels.Encode(SKEncodedImageFormat.Jpeg, quality);
+        return encoded.ToArray();
+    }
+}
