@@ -211,6 +211,18 @@ public sealed class ConsoleBrowserTests
         await sync.ReadChangesAsync(new Proto.ReadChangesRequest(), Bearer(token));
 
         await page.GotoAsync($"/console/members/detail?id={memberId}");
+        // An approved applicant starts on probation (the default) and in no sharing group.
+        Assert.That(await page.Locator("#probation").InnerTextAsync(), Does.StartWith("On probation"));
+        Assert.That(await page.Locator("#sharing-groups").InnerTextAsync(), Does.Contain("no sharing group"));
+        // An admin adds it to a group over the SharingGroups RPCs; its page lists the group.
+        var adminCredential = (await _hub.RunCommandAsync("admin", "bootstrap", "Console Test Admins")).Split('\n')
+            .Where(l => l.Contains(':', StringComparison.Ordinal)).Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
+        var adminToken = await _hub.GetTokenAsync(adminCredential["client_id"], adminCredential["client_secret"]);
+        var groups = new Proto.SharingGroups.SharingGroupsClient(channel);
+        var group = await groups.CreateSharingGroupAsync(new Proto.CreateSharingGroupRequest { Name = "Livestream response " + Guid.NewGuid().ToString("N")[..6] }, Bearer(adminToken));
+        await groups.AddSharingGroupMemberAsync(new Proto.SharingGroupMemberRequest { GroupId = group.Id, MemberId = memberId, Reason = "crisis cell" }, Bearer(adminToken));
+        await page.ReloadAsync();
+        Assert.That(await page.Locator("#sharing-groups").InnerTextAsync(), Does.Contain(group.Name).And.Contain(group.Id));
         await page.FillAsync("#status-reason", "Shared a hash list outside the consortium.");
         await page.ClickAsync("#suspend");
         await Expect(page.Locator("#member-status")).ToHaveTextAsync("suspended");

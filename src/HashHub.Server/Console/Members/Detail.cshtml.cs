@@ -3,14 +3,17 @@ using HashHub.Server.Errors;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 
 namespace HashHub.Server.AdminConsole.Pages.Members;
 
 /// <summary>
-/// One member: status (suspend, reinstate, revoke), credentials (issue, rotate, revoke) and contribution counts.
+/// One member: status (suspend, reinstate, revoke), credentials (issue, rotate, revoke), contribution counts,
+/// its sharing groups and its probation (groups are managed with the SharingGroups RPCs, held contributions
+/// with the Probation RPCs).
 /// A new secret is shown once, on the response to the action that made it.
 /// </summary>
-internal sealed class DetailModel(MemberAdministration admin, TimeProvider time) : ConsolePageModel
+internal sealed class DetailModel(MemberAdministration admin, HubDbContext db, TimeProvider time) : ConsolePageModel
 {
     private const int MaxReason = 2000;
 
@@ -32,6 +35,12 @@ internal sealed class DetailModel(MemberAdministration admin, TimeProvider time)
     public MemberOverview Overview { get; private set; } = null!;
 
     public DateTimeOffset Now { get; private set; }
+
+    /// <summary>The sharing groups the member belongs to, by name.</summary>
+    public IReadOnlyList<SharingGroupEntity> Groups { get; private set; } = [];
+
+    /// <summary>Contributions of the member held for review (on probation).</summary>
+    public int HeldCount { get; private set; }
 
     /// <summary>Set once, on the response to issuing or rotating a credential.</summary>
     public IssuedCredential? Issued { get; private set; }
@@ -85,6 +94,14 @@ internal sealed class DetailModel(MemberAdministration admin, TimeProvider time)
         Now = time.GetUtcNow();
         Overview = (await admin.ListAsync(Id, HttpContext.RequestAborted)).SingleOrDefault()
             ?? throw new NotFoundException($"No member {Id}.");
+        Groups = await (
+            from gm in db.SharingGroupMembers.AsNoTracking()
+            where gm.MemberId == Id
+            join g in db.SharingGroups.AsNoTracking() on gm.GroupId equals g.Id
+            orderby g.Name
+            select g).ToListAsync(HttpContext.RequestAborted);
+        HeldCount = await db.Contributions.CountAsync(
+            c => c.MemberId == Id && c.Visibility == ContributionVisibility.Held && c.Status == ContributionStatus.Active, HttpContext.RequestAborted);
     }
 
     private Task<IActionResult> SetStatusAsync(MemberStatus status, string done, CancellationToken cancellationToken) =>
