@@ -126,22 +126,6 @@ internal sealed class ChangeReader(HubDbContext db)
         }
     }
 
-    /// <summary>Loads signals with all their contributions, untracked.</summary>
-    internal static async Task<Dictionary<long, SignalEntity>> LoadSignalsAsync(HubDbContext db, IReadOnlyCollection<long> signalIds, CancellationToken cancellationToken)
-    {
-        if (signalIds.Count == 0)
-        {
-            return [];
-        }
-        var signals = await db.Signals.AsNoTracking().Where(s => signalIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
-        var contributions = await db.Contributions.AsNoTracking().Where(c => signalIds.Contains(c.SignalId)).OrderBy(c => c.Id).ToListAsync(cancellationToken);
-        foreach (var c in contributions)
-        {
-            signals[c.SignalId].Contributions.Add(c);
-        }
-        return signals;
-    }
-
     // labelSets: label arrays already read in this page, by their stored form. Most contributions share a few
     // sets, and the arrays are never changed, so they are shared.
     private ContributionEntity ReadContribution(DbDataReader reader, int first, long signalId, Dictionary<string, string[]> labelSets)
