@@ -15,11 +15,15 @@ namespace HashHub.Server.Membership;
 /// <summary>A new machine credential. The secret exists only here: the hub keeps a hash of it.</summary>
 public sealed record IssuedCredential(string MemberId, string MemberName, string ClientId, string ClientSecret);
 
-/// <summary>A member's credential and the scopes it holds.</summary>
-internal sealed record CredentialOverview(MemberClient Client, IReadOnlyList<string> Scopes);
+/// <summary>A member's credential, the scopes it holds and how it authenticates (client_secret or private_key_jwt).</summary>
+internal sealed record CredentialOverview(MemberClient Client, IReadOnlyList<string> Scopes, string AuthenticationMethod);
 
-/// <summary>A member as admins see it: its credentials and how many contributions it made (and how many stand).</summary>
-internal sealed record MemberOverview(Member Member, IReadOnlyList<CredentialOverview> Credentials, long ContributionCount, long ActiveContributionCount);
+/// <summary>
+/// A member as admins see it: its credentials, its sharing groups (by name) and how many contributions it made
+/// (and how many stand). The Members RPCs and the console both list members through it.
+/// </summary>
+internal sealed record MemberOverview(
+    Member Member, IReadOnlyList<CredentialOverview> Credentials, IReadOnlyList<SharingGroupEntity> Groups, long ContributionCount, long ActiveContributionCount);
 
 /// <summary>
 /// Creates members and their OAuth2 client credentials, and changes their status. Shared by the Members RPCs,
@@ -225,14 +229,20 @@ internal sealed class MemberAdministration(
         var members = db.Members.AsNoTracking();
         var clients = db.MemberClients.AsNoTracking();
         var contributions = db.Contributions.AsNoTracking();
+        var groups =
+            from gm in db.SharingGroupMembers.AsNoTracking()
+            join g in db.SharingGroups.AsNoTracking() on gm.GroupId equals g.Id
+            select new { gm.MemberId, Group = g };
         if (memberId is not null)
         {
             members = members.Where(m => m.Id == memberId);
             clients = clients.Where(c => c.MemberId == memberId);
             contributions = contributions.Where(c => c.MemberId == memberId);
+            groups = groups.Where(g => g.MemberId == memberId);
         }
         var list = (await members.ToListAsync(cancellationToken)).OrderBy(m => m.CreatedAt).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
         var byMember = (await clients.ToListAsync(cancellationToken)).OrderBy(c => c.CreatedAt).ToLookup(c => c.MemberId);
+        var groupsOf = (await groups.ToListAsync(cancellationToken)).OrderBy(g => g.Group.Name, StringComparer.Ordinal).ToLookup(g => g.MemberId, g => g.Group);
         var counts = await contributions.GroupBy(c => new { c.MemberId, c.Status })
             .Select(g => new { g.Key.MemberId, g.Key.Status, Count = g.LongCount() }).ToListAsync(cancellationToken);
         var result = new List<MemberOverview>(list.Count);
@@ -241,21 +251,27 @@ internal sealed class MemberAdministration(
             var credentials = new List<CredentialOverview>();
             foreach (var c in byMember[m.Id])
             {
-                credentials.Add(new CredentialOverview(c, await ScopesOfAsync(c.ClientId, cancellationToken) ?? []));
+                credentials.Add(await DescribeAsync(c, cancellationToken));
             }
             var own = counts.Where(c => c.MemberId == m.Id).ToList();
-            result.Add(new MemberOverview(m, credentials, own.Sum(c => c.Count), own.Where(c => c.Status == ContributionStatus.Active).Sum(c => c.Count)));
+            result.Add(new MemberOverview(m, credentials, [.. groupsOf[m.Id]], own.Sum(c => c.Count), own.Where(c => c.Status == ContributionStatus.Active).Sum(c => c.Count)));
         }
         return result;
     }
 
-    /// <summary>The scopes a credential holds, or null if OpenIddict does not know the client.</summary>
-    public async Task<IReadOnlyList<string>?> ScopesOfAsync(string clientId, CancellationToken cancellationToken)
+    /// <summary>A credential with its scopes and authentication method, as OpenIddict holds them (none when it does not know the client).</summary>
+    public async Task<CredentialOverview> DescribeAsync(MemberClient client, CancellationToken cancellationToken)
     {
-        var application = await applications.FindByClientIdAsync(clientId, cancellationToken);
-        return application is null ? null : (await applications.GetPermissionsAsync(application, cancellationToken))
+        var application = await applications.FindByClientIdAsync(client.ClientId, cancellationToken);
+        if (application is null)
+        {
+            return new CredentialOverview(client, [], string.Empty);
+        }
+        var scopes = (await applications.GetPermissionsAsync(application, cancellationToken))
             .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
             .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToArray();
+        var method = await applications.GetJsonWebKeySetAsync(application, cancellationToken) is { Keys.Count: > 0 } ? ClientKeys.PrivateKeyJwtMethod : ClientKeys.SecretMethod;
+        return new CredentialOverview(client, scopes, method);
     }
 
     internal static string Describe(MemberStatus status) => status.ToString().ToLowerInvariant();

@@ -5,32 +5,22 @@ using HashHub.Server.Errors;
 using HashHub.Server.Storage;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
-using OpenIddict.Abstractions;
-using static OpenIddict.Abstractions.OpenIddictConstants;
 using Proto = HashHub.Protos.V1;
 
 namespace HashHub.Server.Membership;
 
 [Authorize(Policy = HubPolicies.Admin)]
-internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration admin, IOpenIddictApplicationManager applications) : Proto.Members.MembersBase
+internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration admin) : Proto.Members.MembersBase
 {
     private const int MaxReason = 2000;
 
     public override async Task<Proto.ListMembersResponse> ListMembers(Proto.ListMembersRequest request, ServerCallContext context)
     {
-        var ct = context.CancellationToken;
-        var members = await db.Members.AsNoTracking().OrderBy(m => m.CreatedAt).ThenBy(m => m.Name).ToListAsync(ct);
-        var groups = (await db.SharingGroupMembers.AsNoTracking().ToListAsync(ct)).ToLookup(g => g.MemberId, g => g.GroupId);
-        var clients = (await db.MemberClients.AsNoTracking().OrderBy(c => c.CreatedAt).ToListAsync(ct)).ToLookup(c => c.MemberId);
-        var counts = await db.Contributions.AsNoTracking().GroupBy(c => c.MemberId).Select(g => new { g.Key, Count = g.LongCount() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         var response = new Proto.ListMembersResponse();
-        foreach (var m in members)
+        foreach (var overview in await admin.ListAsync(memberId: null, context.CancellationToken))
         {
-            var info = ToProto(m, counts.GetValueOrDefault(m.Id), groups[m.Id]);
-            foreach (var c in clients[m.Id])
-            {
-                info.Credentials.Add(await ToProtoAsync(c, ct));
-            }
+            var info = ToProto(overview.Member, overview.ContributionCount, overview.Groups.Select(g => g.Id));
+            info.Credentials.AddRange(overview.Credentials.Select(ToProto));
             response.Members.Add(info);
         }
         return response;
@@ -137,21 +127,17 @@ internal sealed class MembersGrpcService(HubDbContext db, MemberAdministration a
         return info;
     }
 
-    private async Task<Proto.CredentialInfo> ToProtoAsync(MemberClient c, CancellationToken ct)
+    private async Task<Proto.CredentialInfo> ToProtoAsync(MemberClient c, CancellationToken ct) => ToProto(await admin.DescribeAsync(c, ct));
+
+    private static Proto.CredentialInfo ToProto(CredentialOverview credential)
     {
-        var info = new Proto.CredentialInfo { ClientId = c.ClientId, CreatedAt = Timestamp.FromDateTimeOffset(c.CreatedAt) };
+        var c = credential.Client;
+        var info = new Proto.CredentialInfo { ClientId = c.ClientId, CreatedAt = Timestamp.FromDateTimeOffset(c.CreatedAt), AuthenticationMethod = credential.AuthenticationMethod };
         if (c.RevokedAt is { } revoked)
         {
             info.RevokedAt = Timestamp.FromDateTimeOffset(revoked);
         }
-        var application = await applications.FindByClientIdAsync(c.ClientId, ct);
-        if (application is not null)
-        {
-            info.AuthenticationMethod = await applications.GetJsonWebKeySetAsync(application, ct) is { Keys.Count: > 0 } ? ClientKeys.PrivateKeyJwtMethod : ClientKeys.SecretMethod;
-            info.Scopes.AddRange((await applications.GetPermissionsAsync(application, ct))
-                .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
-                .Select(p => p[Permissions.Prefixes.Scope.Length..]));
-        }
+        info.Scopes.AddRange(credential.Scopes);
         return info;
     }
 }

@@ -36,9 +36,6 @@ internal sealed class DetailModel(MemberAdministration admin, HubDbContext db, T
 
     public DateTimeOffset Now { get; private set; }
 
-    /// <summary>The sharing groups the member belongs to, by name.</summary>
-    public IReadOnlyList<SharingGroupEntity> Groups { get; private set; } = [];
-
     /// <summary>Contributions of the member held for review (on probation).</summary>
     public int HeldCount { get; private set; }
 
@@ -94,12 +91,6 @@ internal sealed class DetailModel(MemberAdministration admin, HubDbContext db, T
         Now = time.GetUtcNow();
         Overview = (await admin.ListAsync(Id, HttpContext.RequestAborted)).SingleOrDefault()
             ?? throw new NotFoundException($"No member {Id}.");
-        Groups = await (
-            from gm in db.SharingGroupMembers.AsNoTracking()
-            where gm.MemberId == Id
-            join g in db.SharingGroups.AsNoTracking() on gm.GroupId equals g.Id
-            orderby g.Name
-            select g).ToListAsync(HttpContext.RequestAborted);
         HeldCount = await db.Contributions.CountAsync(
             c => c.MemberId == Id && c.Visibility == ContributionVisibility.Held && c.Status == ContributionStatus.Active, HttpContext.RequestAborted);
     }
