@@ -6,8 +6,21 @@ using Microsoft.EntityFrameworkCore.Storage;
 
 namespace HashHub.Server.Sync;
 
-/// <summary>One page read from the change log.</summary>
-internal sealed record ChangePage(IReadOnlyList<ChangeEntity> Changes, IReadOnlyDictionary<long, SignalEntity> Signals, long NextSeq, bool HasMore);
+/// <summary>One page read from the change log, with where the log ended when it was read.</summary>
+internal sealed record ChangePage(IReadOnlyList<ChangeEntity> Changes, IReadOnlyDictionary<long, SignalEntity> Signals, long NextSeq, bool HasMore, LogPosition Head);
+
+/// <summary>
+/// The log's head as seen from a cursor: the newest change's sequence number and commit time, and the commit time of
+/// the change at the cursor (null at the start of the log, or while the log is empty).
+/// </summary>
+internal readonly record struct LogPosition(long CursorSeq, long HeadSeq, DateTimeOffset? HeadCommittedAt, DateTimeOffset? CursorCommittedAt)
+{
+    /// <summary>
+    /// Sequence numbers after the cursor: an upper bound of the changes a reader still has to read (it counts changes
+    /// the reader does not see, and numbers an append that rolled back left unused).
+    /// </summary>
+    public long ChangesAfterCursor => Math.Max(0, HeadSeq - CursorSeq);
+}
 
 /// <summary>
 /// Reads the change log by cursor. Because appends are serialised until commit (<see cref="ChangeLog"/>),
@@ -37,10 +50,13 @@ internal sealed class ChangeReader(HubDbContext db)
         }
         try
         {
-            var head = await ScalarAsync("SELECT MAX(\"Seq\") FROM changes", cancellationToken);
+            // The newest change, by a backward step on the primary key: as cheap as MAX("Seq"), and it brings the
+            // head's commit time for the lag figures (LogHead in sync.proto).
+            var (head, headAt) = await ReadNewestAsync(atOrBefore: null, cancellationToken);
             if (head <= afterSeq)
             {
-                return new ChangePage([], new Dictionary<long, SignalEntity>(), afterSeq, false);
+                // Caught up: the cursor is at the head (or, for a cursor past it, treated as there).
+                return new ChangePage([], new Dictionary<long, SignalEntity>(), afterSeq, false, new LogPosition(afterSeq, head, headAt, headAt));
             }
 
             var changes = new List<ChangeEntity>(Math.Min(pageSize, 10_000));
@@ -115,7 +131,9 @@ internal sealed class ChangeReader(HubDbContext db)
             // type filter skipped up to there.
             var last = changes.Count > 0 ? changes[^1].Seq : afterSeq;
             var nextSeq = changes.Count == pageSize ? last : Math.Max(last, head);
-            return new ChangePage(changes, signals, nextSeq, nextSeq < head);
+            // The cursor's change is known either way: the page's last change, or the head.
+            var nextAt = nextSeq == head ? headAt : changes[^1].CommittedAt;
+            return new ChangePage(changes, signals, nextSeq, nextSeq < head, new LogPosition(nextSeq, head, headAt, nextAt));
         }
         finally
         {
@@ -124,6 +142,52 @@ internal sealed class ChangeReader(HubDbContext db)
                 await db.Database.CloseConnectionAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// Where the log ends as seen from <paramref name="cursorSeq"/>, without reading changes: two primary-key lookups
+    /// (the newest change, and the change at the cursor).
+    /// </summary>
+    public async Task<LogPosition> ReadHeadAsync(long cursorSeq, CancellationToken cancellationToken)
+    {
+        var connection = db.Database.GetDbConnection();
+        var opened = connection.State != System.Data.ConnectionState.Open;
+        if (opened)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+        }
+        try
+        {
+            var (head, headAt) = await ReadNewestAsync(atOrBefore: null, cancellationToken);
+            if (head <= cursorSeq)
+            {
+                return new LogPosition(cursorSeq, head, headAt, headAt);
+            }
+            var cursorAt = cursorSeq <= 0 ? null : (await ReadNewestAsync(cursorSeq, cancellationToken)).CommittedAt;
+            return new LogPosition(cursorSeq, head, headAt, cursorAt);
+        }
+        finally
+        {
+            if (opened)
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        }
+    }
+
+    /// <summary>The newest change (at or before a sequence number, when given): its number and commit time; 0 and null when there is none.</summary>
+    private async Task<(long Seq, DateTimeOffset? CommittedAt)> ReadNewestAsync(long? atOrBefore, CancellationToken cancellationToken)
+    {
+        var where = atOrBefore is null ? string.Empty : "WHERE \"Seq\" <= @at";
+        await using var command = CreateCommand(db.Provider == StorageProvider.SqlServer
+            ? $"SELECT TOP (1) \"Seq\", \"CommittedAt\" FROM changes {where} ORDER BY \"Seq\" DESC"
+            : $"SELECT \"Seq\", \"CommittedAt\" FROM changes {where} ORDER BY \"Seq\" DESC LIMIT 1");
+        if (atOrBefore is { } at)
+        {
+            AddParameter(command, "at", at);
+        }
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), ReadTime(reader, 1)) : (0, null);
     }
 
     // labelSets: label arrays already read in this page, by their stored form. Most contributions share a few
@@ -228,13 +292,6 @@ internal sealed class ChangeReader(HubDbContext db)
     private DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => db.Provider == StorageProvider.Sqlite
         ? new DateTimeOffset(reader.GetInt64(ordinal), TimeSpan.Zero)
         : reader.GetFieldValue<DateTimeOffset>(ordinal);
-
-    private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
-    {
-        await using var command = CreateCommand(sql);
-        var value = await command.ExecuteScalarAsync(cancellationToken);
-        return value is null or DBNull ? 0 : Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
-    }
 
     private DbCommand CreateCommand(string sql)
     {

@@ -36,6 +36,7 @@ internal sealed partial class SyncGrpcService(
         {
             NextCursor = new Cursor(epoch.Value, page.NextSeq, view).Encode(),
             HasMore = page.HasMore,
+            Head = ToProto(page.Head),
         };
         response.Changes.AddRange(await ToProtoAsync(page, view, context.CancellationToken));
         return response;
@@ -78,7 +79,7 @@ internal sealed partial class SyncGrpcService(
             var now = time.GetUtcNow();
             if (!caughtUpSent || page.Changes.Count > 0 || now - lastSent >= options.Value.HeartbeatInterval)
             {
-                await responseStream.WriteAsync(new Proto.SubscribeResponse { CaughtUp = new Proto.CaughtUp { Cursor = new Cursor(epoch.Value, seq, view).Encode() } }, ct);
+                await responseStream.WriteAsync(new Proto.SubscribeResponse { CaughtUp = new Proto.CaughtUp { Cursor = new Cursor(epoch.Value, seq, view).Encode(), Head = ToProto(page.Head) } }, ct);
                 caughtUpSent = true;
                 lastSent = now;
             }
@@ -95,6 +96,27 @@ internal sealed partial class SyncGrpcService(
                 return;
             }
         }
+    }
+
+    public override async Task<Proto.LogHead> GetLogHead(Proto.GetLogHeadRequest request, ServerCallContext context)
+    {
+        var view = await ViewOfAsync(Caller.From(context), context.CancellationToken);
+        var cursor = Cursor.Parse(request.Cursor, epoch.Value, view, "cursor");
+        return ToProto(await new ChangeReader(db).ReadHeadAsync(cursor.Seq, context.CancellationToken));
+    }
+
+    private static Proto.LogHead ToProto(LogPosition head)
+    {
+        var message = new Proto.LogHead { ChangesAfterCursor = head.ChangesAfterCursor };
+        if (head.HeadCommittedAt is { } headAt)
+        {
+            message.HeadCommittedAt = Timestamp.FromDateTimeOffset(headAt);
+        }
+        if (head.CursorCommittedAt is { } cursorAt)
+        {
+            message.CursorCommittedAt = Timestamp.FromDateTimeOffset(cursorAt);
+        }
+        return message;
     }
 
     /// <summary>

@@ -38,6 +38,7 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Contributions/UpdateContributionLabels"] = (c => c.Contributions.UpdateContributionLabelsAsync(new Proto.UpdateContributionLabelsRequest { ContributionId = "987654321", Labels = { "behavior:recruitment" } }).ResponseAsync, [U, U, D, D, N, N, N, N]),
         ["hashhub.v1.Sync/ReadChanges"] = (c => c.Sync.ReadChangesAsync(new Proto.ReadChangesRequest()).ResponseAsync, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Sync/Subscribe"] = (FirstSubscribeMessage, [U, U, D, K, D, K, K, K]),
+        ["hashhub.v1.Sync/GetLogHead"] = (c => c.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest()).ResponseAsync, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Taxonomy/ListLabels"] = (c => c.Taxonomy.ListLabelsAsync(new Proto.ListLabelsRequest()).ResponseAsync, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Taxonomy/AddLabel"] = (c => c.Taxonomy.AddLabelAsync(new Proto.AddLabelRequest { Key = "entity:e" + Guid.NewGuid().ToString("N")[..12], DisplayName = "E" }).ResponseAsync, [U, U, D, D, D, D, D, K]),
         ["hashhub.v1.Audit/ExportAuditLog"] = (c => c.Audit.ExportAuditLogAsync(new Proto.ExportAuditLogRequest()).ResponseAsync, [U, U, D, D, D, D, D, K]),

@@ -297,6 +297,24 @@ public sealed class SharingGroupsTests(StorageProvider provider)
         Assert.That(verify.Intact, Is.True);
     }
 
+    [Test]
+    public async Task GetLogHead_Outsider_CountsGroupChangesItWillNotReceive()
+    {
+        var synced = (await _outsider.Sync.ReadChangesAsync(new Proto.ReadChangesRequest())).NextCursor;
+        await _a.Contributions.SubmitContributionsAsync(Batch(InGroup(Item(RandomMd5()), _group), InGroup(Item(RandomMd5()), _group)));
+
+        // The count is an upper bound for the caller: the outsider is told of two changes, and reading them brings
+        // none (they are not for it), after which it is caught up.
+        var head = await _outsider.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest { Cursor = synced });
+        var page = await _outsider.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = synced });
+        var member = await _b.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest());
+
+        Assert.That(head.ChangesAfterCursor, Is.EqualTo(2));
+        Assert.That(page.Changes, Is.Empty);
+        Assert.That(page.Head.ChangesAfterCursor, Is.Zero);
+        Assert.That(member.ChangesAfterCursor, Is.EqualTo(2));
+    }
+
     internal static Proto.ContributionInput InGroup(Proto.ContributionInput item, params string[] groups)
     {
         item.SharingGroupIds.AddRange(groups);

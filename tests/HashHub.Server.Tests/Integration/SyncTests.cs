@@ -115,6 +115,103 @@ public sealed class SyncTests(StorageProvider provider)
         Assert.That(all.Changes, Is.Empty);
     }
 
+    [Test]
+    public async Task ReadChanges_EmptyLog_HeadSaysNothingBehindAndNoTimes()
+    {
+        var page = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+
+        Assert.That(page.Head.ChangesAfterCursor, Is.Zero);
+        Assert.That(page.Head.HeadCommittedAt, Is.Null);
+        Assert.That(page.Head.CursorCommittedAt, Is.Null);
+    }
+
+    [Test]
+    public async Task ReadChanges_Paged_HeadCountsTheChangesAfterEachNextCursor()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Enumerable.Range(0, 20).Select(_ => Item(RandomMd5())).ToArray()));
+        await _a.Contributions.SubmitContributionsAsync(Batch(Enumerable.Range(0, 5).Select(_ => Item(RandomMd5())).ToArray()));
+
+        var first = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { PageSize = 10 });
+        var second = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = first.NextCursor, PageSize = 10 });
+        var last = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = second.NextCursor, PageSize = 10 });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Head.ChangesAfterCursor, Is.EqualTo(15));
+            Assert.That(second.Head.ChangesAfterCursor, Is.EqualTo(5));
+            Assert.That(last.Head.ChangesAfterCursor, Is.Zero);
+            Assert.That(last.HasMore, Is.False);
+            // The cursor's time is its change's commit time; the head's is the newest change's, on every page.
+            Assert.That(first.Head.CursorCommittedAt, Is.EqualTo(first.Changes[^1].CommittedAt));
+            Assert.That(first.Head.HeadCommittedAt, Is.EqualTo(last.Changes[^1].CommittedAt));
+            Assert.That(second.Head.HeadCommittedAt, Is.EqualTo(last.Changes[^1].CommittedAt));
+            Assert.That(last.Head.CursorCommittedAt, Is.EqualTo(last.Head.HeadCommittedAt));
+            Assert.That(first.Head.HeadCommittedAt.ToDateTimeOffset(), Is.GreaterThanOrEqualTo(first.Head.CursorCommittedAt.ToDateTimeOffset()));
+        });
+    }
+
+    [Test]
+    public async Task ReadChanges_TypeFilter_HeadCountsEveryTypeAfterTheCursor()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomSha256()), Item(RandomMd5()), Item(RandomMd5())));
+
+        // One sha256 change in a page of one: the page is full at the first change, and the md5 changes after it
+        // are counted although this reader filters them out (the count is an upper bound for the caller).
+        var page = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { PageSize = 1, SignalTypes = { Proto.SignalType.Sha256 } });
+        var next = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = page.NextCursor, PageSize = 1, SignalTypes = { Proto.SignalType.Sha256 } });
+
+        Assert.That(page.Changes, Has.Count.EqualTo(1));
+        Assert.That(page.Head.ChangesAfterCursor, Is.EqualTo(2));
+        Assert.That(next.Changes, Is.Empty);
+        Assert.That(next.Head.ChangesAfterCursor, Is.Zero);
+    }
+
+    [Test]
+    public async Task GetLogHead_CursorBehind_CountsTheChangesAfterItAndTheirTimes()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomMd5())));
+        var synced = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomMd5()), Item(RandomSha256())));
+
+        var behind = await _b.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest { Cursor = synced.NextCursor });
+        var fromStart = await _b.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest());
+        var rest = await _b.Sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = synced.NextCursor });
+        var caughtUp = await _b.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest { Cursor = rest.NextCursor });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(behind.ChangesAfterCursor, Is.EqualTo(3));
+            Assert.That(behind.CursorCommittedAt, Is.EqualTo(synced.Changes[^1].CommittedAt));
+            Assert.That(behind.HeadCommittedAt, Is.EqualTo(rest.Changes[^1].CommittedAt));
+            Assert.That(fromStart.ChangesAfterCursor, Is.EqualTo(5));
+            Assert.That(fromStart.CursorCommittedAt, Is.Null, "the start of the log has no change");
+            Assert.That(caughtUp.ChangesAfterCursor, Is.Zero);
+            Assert.That(caughtUp.CursorCommittedAt, Is.EqualTo(caughtUp.HeadCommittedAt));
+        });
+    }
+
+    [Test]
+    public async Task GetLogHead_CursorOfAnotherHub_IsFailedPreconditionResyncRequired()
+    {
+        using var other = await HubFactory.CreateAsync(StorageProvider.Sqlite);
+        using var client = await other.ConnectAsAsync(await other.AddMemberAsync("Gamma"));
+        await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        var foreign = (await client.Sync.ReadChangesAsync(new Proto.ReadChangesRequest())).NextCursor;
+
+        var ex = Assert.ThrowsAsync<RpcException>(async () => await _b.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest { Cursor = foreign }));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(ex.Status.Detail, Does.StartWith("resync required"));
+    }
+
+    [Test]
+    public void GetLogHead_MalformedCursor_IsInvalidArgumentOnCursor()
+    {
+        var violations = ContributionsTests.ViolationsOf(_b.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest { Cursor = "garbage!" }).ResponseAsync).Result;
+
+        Assert.That(violations.Single().Field, Is.EqualTo("cursor"));
+    }
+
     [TestCase("garbage!")]
     [TestCase("AgAAAAAAAAAAAAAAAAAAAAA")]
     public void ReadChanges_MalformedCursor_IsInvalidArgumentOnCursor(string cursor)
@@ -191,6 +288,27 @@ public sealed class SyncTests(StorageProvider provider)
         Assert.That(call.ResponseStream.Current.Change.Signal.Signal.Value, Is.EqualTo(later.Value));
         Assert.That(await call.ResponseStream.MoveNext(cts.Token), Is.True);
         Assert.That(call.ResponseStream.Current.EventCase, Is.EqualTo(Proto.SubscribeResponse.EventOneofCase.CaughtUp));
+        await cts.CancelAsync();
+    }
+
+    [Test]
+    public async Task Subscribe_CaughtUp_CarriesTheHeadWithNothingBehind()
+    {
+        await _a.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomSha256())));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        using var call = _b.Sync.Subscribe(new Proto.SubscribeRequest(), cancellationToken: cts.Token);
+        var changes = new List<Proto.Change>();
+        while (await call.ResponseStream.MoveNext(cts.Token) && call.ResponseStream.Current.EventCase == Proto.SubscribeResponse.EventOneofCase.Change)
+        {
+            changes.Add(call.ResponseStream.Current.Change);
+        }
+        var caughtUp = call.ResponseStream.Current.CaughtUp;
+
+        Assert.That(changes, Has.Count.EqualTo(2));
+        Assert.That(caughtUp.Head.ChangesAfterCursor, Is.Zero);
+        Assert.That(caughtUp.Head.HeadCommittedAt, Is.EqualTo(changes[^1].CommittedAt));
+        Assert.That(caughtUp.Head.CursorCommittedAt, Is.EqualTo(changes[^1].CommittedAt));
         await cts.CancelAsync();
     }
 }
