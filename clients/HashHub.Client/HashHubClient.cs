@@ -116,7 +116,8 @@ public sealed partial class HashHubClient : IAsyncDisposable
 
     /// <summary>
     /// As <see cref="SyncAsync(CancellationToken)"/>, reporting the totals so far after each committed page but the
-    /// last (a long bootstrap shows progress; tools display it). The hub does not say how many changes remain.
+    /// last (a long bootstrap shows progress; tools display it). Each report's <see cref="SyncResult.Lag"/> bounds what
+    /// remains from above (see <see cref="SyncLag.ChangesBehind"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     /// <exception cref="RpcException">When the hub cannot be reached after the retries, or refuses the credentials.</exception>
@@ -147,8 +148,21 @@ public sealed partial class HashHubClient : IAsyncDisposable
     {
         var store = RequireStore();
         var counts = store.ReadCounts();
-        return new StoreStatus(store.Path, counts.Cursor, counts.Signals, counts.Active, counts.ChangesApplied, counts.LastSyncedAt, _index.Count);
+        return new StoreStatus(store.Path, counts.Cursor, counts.Signals, counts.Active, counts.ChangesApplied, counts.LastSyncedAt, _index.Count, counts.Lag);
     }
+
+    /// <summary>
+    /// Asks the hub how far the local store is behind it now: the changes committed after the saved cursor (an upper
+    /// bound of what the next sync applies, see <see cref="SyncLag.ChangesBehind"/>) and how much newer the hub's newest
+    /// change is than the cursor's. Reads no change and writes nothing. <see cref="GetStoreStatus"/> gives the figure
+    /// saved at the last sync, without the hub.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">When no store is configured.</exception>
+    /// <exception cref="RpcException">
+    /// When the hub cannot be reached after the retries; FailedPrecondition "resync required" when the saved cursor no
+    /// longer fits the hub (the next sync starts over).
+    /// </exception>
+    public Task<SyncLag> GetLagAsync(CancellationToken cancellationToken = default) => RequireSync().GetLagAsync(cancellationToken);
 
     /// <summary>
     /// Hashes an image file locally (PDQ with its eight rotations and flips, MD5, SHA-256) and matches the hashes
@@ -211,21 +225,33 @@ public sealed partial class HashHubClient : IAsyncDisposable
     /// <param name="imagePath">The content taken down.</param>
     /// <param name="labels">At least one label key from the hub's taxonomy, for example <c>behavior:glorification</c>.</param>
     /// <param name="provenance">How the member came across it; default: an upload.</param>
+    /// <param name="sharingGroupIds">
+    /// Optional sharing scope: the ids of sharing groups (the hub's <c>grp_...</c> ids) whose members alone see the
+    /// contribution (admins see everything); null or empty shares it with every member. The member must belong to each
+    /// group named.
+    /// </param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <exception cref="RpcException">InvalidArgument with the offending fields (for example an unknown label); PermissionDenied without the write scope.</exception>
+    /// <exception cref="RpcException">
+    /// InvalidArgument with the offending fields (read them with <see cref="HubErrors.FieldViolations"/>): an unknown
+    /// label (<c>items[i].labels[j]</c>), a sharing group that does not exist or that the member is not in
+    /// (<c>items[i].sharing_group_ids[j]</c>, the j-th id of <paramref name="sharingGroupIds"/>: the hub gives the same
+    /// answer for both); PermissionDenied without the write scope.
+    /// </exception>
     public async Task<ContributionReceipt> ContributeAsync(
-        string imagePath, IEnumerable<string> labels, ContributionProvenance? provenance = null, CancellationToken cancellationToken = default)
+        string imagePath, IEnumerable<string> labels, ContributionProvenance? provenance = null, IEnumerable<string>? sharingGroupIds = null,
+        CancellationToken cancellationToken = default)
     {
         var hashes = await ContentHasher.HashFileAsync(imagePath, cancellationToken).ConfigureAwait(false);
-        return await SubmitAsync(hashes, labels, provenance, cancellationToken).ConfigureAwait(false);
+        return await SubmitAsync(hashes, labels, provenance, sharingGroupIds, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>As <see cref="ContributeAsync(string, IEnumerable{string}, ContributionProvenance?, CancellationToken)"/>, for content in a stream.</summary>
+    /// <summary>As <see cref="ContributeAsync(string, IEnumerable{string}, ContributionProvenance?, IEnumerable{string}?, CancellationToken)"/>, for content in a stream.</summary>
     public async Task<ContributionReceipt> ContributeAsync(
-        Stream content, IEnumerable<string> labels, ContributionProvenance? provenance = null, CancellationToken cancellationToken = default)
+        Stream content, IEnumerable<string> labels, ContributionProvenance? provenance = null, IEnumerable<string>? sharingGroupIds = null,
+        CancellationToken cancellationToken = default)
     {
         var hashes = await ContentHasher.HashStreamAsync(content, "stream", cancellationToken).ConfigureAwait(false);
-        return await SubmitAsync(hashes, labels, provenance, cancellationToken).ConfigureAwait(false);
+        return await SubmitAsync(hashes, labels, provenance, sharingGroupIds, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -286,10 +312,12 @@ public sealed partial class HashHubClient : IAsyncDisposable
     internal Contributions.ContributionsClient ContributionsClient => _contributions;
 
     private async Task<ContributionReceipt> SubmitAsync(
-        LocalHashes hashes, IEnumerable<string> labels, ContributionProvenance? provenance, CancellationToken cancellationToken)
+        LocalHashes hashes, IEnumerable<string> labels, ContributionProvenance? provenance, IEnumerable<string>? sharingGroupIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(labels);
         var labelList = labels.ToList();
+        // Sent as given, so that the hub's field paths (sharing_group_ids[j]) index the caller's own list.
+        var groupList = sharingGroupIds?.ToList() ?? [];
         var source = provenance ?? new ContributionProvenance();
         // One key per piece of content per call: the interceptor resends the same request object, so a lost answer
         // never records the contribution twice.
@@ -322,6 +350,7 @@ public sealed partial class HashHubClient : IAsyncDisposable
                 Note = source.Note ?? string.Empty,
             };
             item.Labels.AddRange(labelList);
+            item.SharingGroupIds.AddRange(groupList);
             return item;
         }
     }

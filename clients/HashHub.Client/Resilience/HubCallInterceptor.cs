@@ -29,6 +29,7 @@ internal sealed partial class HubCallInterceptor : Interceptor
     private static readonly HashSet<string> SafeToResend = new(StringComparer.Ordinal)
     {
         "/hashhub.v1.Sync/ReadChanges",
+        "/hashhub.v1.Sync/GetLogHead",
         "/hashhub.v1.Contributions/GetSignal",
         "/hashhub.v1.Contributions/SubmitContributions",
         "/hashhub.v1.Contributions/RetractContribution",

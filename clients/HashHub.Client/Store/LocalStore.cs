@@ -1,5 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
+using HashHub.Client.Sync;
 using HashHub.Protos.V1;
 using Microsoft.Data.Sqlite;
 
@@ -19,6 +20,7 @@ internal sealed class LocalStore : IDisposable
     private const string CursorKey = "cursor";
     private const string ChangesAppliedKey = "changes_applied";
     private const string LastSyncedKey = "last_synced_at";
+    private const string LagKey = "lag";
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
@@ -137,20 +139,22 @@ internal sealed class LocalStore : IDisposable
             reader.GetInt64(1),
             applied is null ? 0 : long.Parse(applied, CultureInfo.InvariantCulture),
             synced is null ? null : DateTimeOffset.Parse(synced, CultureInfo.InvariantCulture),
-            ReadCursor());
+            ReadCursor(),
+            ParseLag(ReadMeta(LagKey)));
     }
 
     /// <summary>
     /// Applies a page of changes read after <paramref name="fromCursor"/> and saves <paramref name="cursor"/> in one
     /// transaction, and returns what the match index must do once it committed. With <paramref name="reset"/> the
     /// store is emptied first, in the same transaction (a resync: the old copy stays usable until the new one starts
-    /// to arrive).
+    /// to arrive). <paramref name="lag"/> is what the hub said of <paramref name="cursor"/>'s lag, saved with it (null:
+    /// unknown, and an earlier figure, which described an older cursor, is dropped).
     /// </summary>
     /// <returns>
     /// Null, with nothing written, when the store's cursor is no longer <paramref name="fromCursor"/>: another sync of
     /// this store (live sync running beside a paged one) applied pages meanwhile, and this page must not be applied twice.
     /// </returns>
-    public List<IndexChange>? ApplyPage(IReadOnlyList<Change> changes, string fromCursor, string cursor, bool reset, DateTimeOffset now)
+    public List<IndexChange>? ApplyPage(IReadOnlyList<Change> changes, string fromCursor, string cursor, bool reset, DateTimeOffset now, SyncLag? lag = null)
     {
         var indexChanges = new List<IndexChange>();
         // BEGIN IMMEDIATE: the write lock is taken before the cursor is compared.
@@ -239,6 +243,14 @@ internal sealed class LocalStore : IDisposable
             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + $n
             """, ("$n", changes.Count));
         WriteMeta(transaction, LastSyncedKey, now.ToString("O", CultureInfo.InvariantCulture));
+        if (lag is null)
+        {
+            Execute(_writer, transaction, "DELETE FROM meta WHERE key = $key", ("$key", LagKey));
+        }
+        else
+        {
+            WriteMeta(transaction, LagKey, FormatLag(lag));
+        }
         BeforeCommit?.Invoke();
         transaction.Commit();
         return indexChanges;
@@ -250,6 +262,25 @@ internal sealed class LocalStore : IDisposable
         // Pooled reader connections keep the file open; release them so the member can move or delete it.
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
         _ownership.Dispose();
+    }
+
+    // "changes;head;cursor;observed": UTC ticks, empty for an unknown time.
+    private static string FormatLag(SyncLag lag) => string.Join(';',
+        lag.ChangesBehind.ToString(CultureInfo.InvariantCulture), Ticks(lag.HeadCommittedAt), Ticks(lag.CursorCommittedAt), Ticks(lag.ObservedAt));
+
+    private static string Ticks(DateTimeOffset? time) => time?.UtcTicks.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
+
+    private static SyncLag? ParseLag(string? stored)
+    {
+        var parts = stored?.Split(';');
+        if (parts is not { Length: 4 } || !long.TryParse(parts[0], CultureInfo.InvariantCulture, out var changes))
+        {
+            return null;
+        }
+        return new SyncLag(changes, Time(parts[1]), Time(parts[2]), Time(parts[3]) ?? default);
+
+        static DateTimeOffset? Time(string ticks) =>
+            long.TryParse(ticks, CultureInfo.InvariantCulture, out var t) ? new DateTimeOffset(t, TimeSpan.Zero) : null;
     }
 
     private SqliteConnection OpenReader()
@@ -297,7 +328,7 @@ internal sealed class LocalStore : IDisposable
 internal readonly record struct IndexChange(int Id, string Type, string Value, bool Add);
 
 /// <summary>What the store holds.</summary>
-internal readonly record struct StoreCounts(long Signals, long Active, long ChangesApplied, DateTimeOffset? LastSyncedAt, string Cursor);
+internal readonly record struct StoreCounts(long Signals, long Active, long ChangesApplied, DateTimeOffset? LastSyncedAt, string Cursor, SyncLag? Lag);
 
 /// <summary>The wire's signal types by the Core names used in the store and the indexes.</summary>
 internal static class SignalTypeNames

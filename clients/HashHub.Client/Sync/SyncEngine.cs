@@ -46,7 +46,9 @@ internal sealed partial class SyncEngine(
                 resynced = reset = bootstrapped = true;
                 continue;
             }
-            if (!await ApplyAsync(page.Changes, cursor, page.NextCursor, reset, cancellationToken).ConfigureAwait(false))
+            // The hub's head as it was when the page was read, saved with the cursor it describes (status shows it offline).
+            var lag = SyncLag.From(page.Head, _time.GetUtcNow());
+            if (!await ApplyAsync(page.Changes, cursor, page.NextCursor, reset, lag, cancellationToken).ConfigureAwait(false))
             {
                 // Another sync of this store moved the cursor meanwhile: go on from where it got to.
                 cursor = store.ReadCursor();
@@ -58,9 +60,9 @@ internal sealed partial class SyncEngine(
             cursor = page.NextCursor;
             if (!page.HasMore)
             {
-                return new SyncResult(applied, pages, bootstrapped, resynced, cursor);
+                return new SyncResult(applied, pages, bootstrapped, resynced, cursor, lag);
             }
-            progress?.Report(new SyncResult(applied, pages, bootstrapped, resynced, cursor));
+            progress?.Report(new SyncResult(applied, pages, bootstrapped, resynced, cursor, lag));
         }
     }
 
@@ -100,7 +102,7 @@ internal sealed partial class SyncEngine(
                         buffer.Add(response.Change);
                         if (buffer.Count >= LiveFlushSize)
                         {
-                            from = await FlushAsync(buffer, from, buffer[^1].Cursor, reset, onEvent, cancellationToken).ConfigureAwait(false);
+                            from = await FlushAsync(buffer, from, buffer[^1].Cursor, reset, lag: null, onEvent, cancellationToken).ConfigureAwait(false);
                             reset = false;
                         }
                     }
@@ -108,12 +110,13 @@ internal sealed partial class SyncEngine(
                     {
                         // The hub sends CaughtUp after each burst: the moment to commit it, with the cursor it names.
                         var caughtUp = response.CaughtUp.Cursor;
+                        var lag = SyncLag.From(response.CaughtUp.Head, _time.GetUtcNow());
                         if (buffer.Count > 0 || reset || caughtUp != from)
                         {
-                            from = await FlushAsync(buffer, from, caughtUp, reset, onEvent, cancellationToken).ConfigureAwait(false);
+                            from = await FlushAsync(buffer, from, caughtUp, reset, lag, onEvent, cancellationToken).ConfigureAwait(false);
                             reset = false;
                         }
-                        onEvent?.Invoke(new SyncEvent(SyncEventKind.CaughtUp, 0, caughtUp, null, []));
+                        onEvent?.Invoke(new SyncEvent(SyncEventKind.CaughtUp, 0, caughtUp, null, [], lag));
                     }
                 }
                 // The hub closed the stream (a graceful shutdown): reconnect.
@@ -164,9 +167,9 @@ internal sealed partial class SyncEngine(
 
     /// <returns>The cursor now saved.</returns>
     private async Task<string> FlushAsync(
-        List<Change> buffer, string from, string cursor, bool reset, Action<SyncEvent>? onEvent, CancellationToken cancellationToken)
+        List<Change> buffer, string from, string cursor, bool reset, SyncLag? lag, Action<SyncEvent>? onEvent, CancellationToken cancellationToken)
     {
-        if (!await ApplyAsync(buffer, from, cursor, reset, cancellationToken).ConfigureAwait(false))
+        if (!await ApplyAsync(buffer, from, cursor, reset, lag, cancellationToken).ConfigureAwait(false))
         {
             throw new StaleCursorException();
         }
@@ -179,13 +182,13 @@ internal sealed partial class SyncEngine(
     }
 
     /// <returns>False when the store's cursor had moved past <paramref name="from"/>; nothing was applied.</returns>
-    private async Task<bool> ApplyAsync(IReadOnlyList<Change> changes, string from, string cursor, bool reset, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(IReadOnlyList<Change> changes, string from, string cursor, bool reset, SyncLag? lag, CancellationToken cancellationToken)
     {
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The store commits first; only a committed page reaches the index, so a rolled-back page is never matched.
-            var indexChanges = store.ApplyPage(changes, from, cursor, reset, _time.GetUtcNow());
+            var indexChanges = store.ApplyPage(changes, from, cursor, reset, _time.GetUtcNow(), lag);
             if (indexChanges is null)
             {
                 return false;
@@ -201,6 +204,14 @@ internal sealed partial class SyncEngine(
         {
             _writer.Release();
         }
+    }
+
+    /// <summary>Asks the hub how far the store's cursor is behind, without reading changes.</summary>
+    public async Task<SyncLag> GetLagAsync(CancellationToken cancellationToken)
+    {
+        var head = await sync.GetLogHeadAsync(new GetLogHeadRequest { Cursor = store.ReadCursor() }, cancellationToken: cancellationToken)
+            .ResponseAsync.ConfigureAwait(false);
+        return SyncLag.From(head, _time.GetUtcNow())!;
     }
 
     /// <summary>Equal jitter over an exponential ceiling (0.5 s, 1 s, 2 s ... capped at 30 s), so members reconnecting after a hub restart spread out.</summary>

@@ -9,7 +9,48 @@ namespace HashHub.Client.Sync;
 /// was rebuilt): the local copy was replaced by a fresh bootstrap.
 /// </param>
 /// <param name="Cursor">The cursor saved with the last page.</param>
-public sealed record SyncResult(long ChangesApplied, int Pages, bool Bootstrapped, bool Resynced, string Cursor);
+/// <param name="Lag">
+/// How far <paramref name="Cursor"/> was behind the hub when the last page was read: zero changes at the end of a sync;
+/// during one (progress reports) an upper bound of what remains. Null when the hub did not say (an older hub).
+/// </param>
+public sealed record SyncResult(long ChangesApplied, int Pages, bool Bootstrapped, bool Resynced, string Cursor, SyncLag? Lag = null);
+
+/// <summary>How far a sync cursor is behind the hub's change log, as the hub last said.</summary>
+/// <param name="ChangesBehind">
+/// Changes the hub's log held after the cursor: an upper bound of what a sync still has to apply, not an exact count,
+/// because it includes changes this member will never receive (contributions shared only with sharing groups it is
+/// not in, or held for review) and, rarely, sequence numbers the hub's database left unused. 0 means up to date.
+/// </param>
+/// <param name="HeadCommittedAt">When the newest change in the hub's log was committed (the hub's clock); null while the log is empty.</param>
+/// <param name="CursorCommittedAt">When the change at the cursor was committed (the hub's clock); null for a store never synced.</param>
+/// <param name="ObservedAt">When the hub said so (this client's clock).</param>
+public sealed record SyncLag(long ChangesBehind, DateTimeOffset? HeadCommittedAt, DateTimeOffset? CursorCommittedAt, DateTimeOffset ObservedAt)
+{
+    /// <summary>True when nothing was committed after the cursor.</summary>
+    public bool UpToDate => ChangesBehind == 0;
+
+    /// <summary>
+    /// How much newer the hub's newest change is than the cursor's: zero when up to date; null when the cursor is at
+    /// the start of the log (a store never synced), which has no change to compare with.
+    /// </summary>
+    public TimeSpan? TimeBehind
+    {
+        get
+        {
+            if (UpToDate || HeadCommittedAt is not { } head)
+            {
+                return TimeSpan.Zero;
+            }
+            // Commit times come from the hub's clock, which may step back a little between nodes: never negative.
+            return CursorCommittedAt is { } cursor ? (head > cursor ? head - cursor : TimeSpan.Zero) : null;
+        }
+    }
+
+    /// <summary>The lag the hub described in <paramref name="head"/>, observed at <paramref name="now"/>; null when the hub did not say.</summary>
+    internal static SyncLag? From(Protos.V1.LogHead? head, DateTimeOffset now) => head is null
+        ? null
+        : new SyncLag(head.ChangesAfterCursor, head.HeadCommittedAt?.ToDateTimeOffset(), head.CursorCommittedAt?.ToDateTimeOffset(), now);
+}
 
 /// <summary>What happened in live sync.</summary>
 public enum SyncEventKind
@@ -36,7 +77,8 @@ public enum SyncEventKind
 /// <param name="Cursor">The cursor saved in the store after the event.</param>
 /// <param name="Error">For <see cref="SyncEventKind.Disconnected"/>: why.</param>
 /// <param name="SignalValues">For <see cref="SyncEventKind.Applied"/>: the values of the signals changed.</param>
-public sealed record SyncEvent(SyncEventKind Kind, int Changes, string Cursor, Exception? Error, IReadOnlyList<string> SignalValues);
+/// <param name="Lag">For <see cref="SyncEventKind.CaughtUp"/>: the hub's head as it said with the catch-up (zero changes behind).</param>
+public sealed record SyncEvent(SyncEventKind Kind, int Changes, string Cursor, Exception? Error, IReadOnlyList<string> SignalValues, SyncLag? Lag = null);
 
 /// <summary>What the local store holds.</summary>
 /// <param name="StorePath">The store's file.</param>
@@ -46,4 +88,9 @@ public sealed record SyncEvent(SyncEventKind Kind, int Changes, string Cursor, E
 /// <param name="ChangesApplied">Changes applied since the store was created (or last resynced).</param>
 /// <param name="LastSyncedAt">When a page was last committed.</param>
 /// <param name="IndexedSignals">Entries in the in-memory match index.</param>
-public sealed record StoreStatus(string StorePath, string Cursor, long SignalsHeld, long ActiveSignals, long ChangesApplied, DateTimeOffset? LastSyncedAt, int IndexedSignals);
+/// <param name="LastKnownLag">
+/// How far the saved cursor was behind the hub when it was saved (read from the store, so known offline); null before the
+/// first sync, or when the hub did not say. <see cref="HashHubClient.GetLagAsync(CancellationToken)"/> asks the hub for now.
+/// </param>
+public sealed record StoreStatus(
+    string StorePath, string Cursor, long SignalsHeld, long ActiveSignals, long ChangesApplied, DateTimeOffset? LastSyncedAt, int IndexedSignals, SyncLag? LastKnownLag = null);

@@ -11,7 +11,11 @@ namespace HashHub.Client.Tests.Infrastructure;
 /// </summary>
 internal sealed class RealHub : IAsyncDisposable
 {
+    /// <summary>The name under which <see cref="StartWithAdminAsync"/> registers the consortium's admin organisation.</summary>
+    public const string Admin = "Consortium Admins";
+
     private readonly Dictionary<string, (string ClientId, string Secret)> _members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _memberIds = new(StringComparer.Ordinal);
     private readonly string _root;
 
     private RealHub(string root, HubProcess process)
@@ -31,7 +35,15 @@ internal sealed class RealHub : IAsyncDisposable
     public static Task<RealHub> StartAsync(params string[] members) => StartAsync(["--RateLimits:Enabled=false"], members);
 
     /// <summary>As <see cref="StartAsync(string[])"/>, with the hub's own settings (command-line form).</summary>
-    public static async Task<RealHub> StartAsync(IEnumerable<string> settings, params string[] members)
+    public static Task<RealHub> StartAsync(IEnumerable<string> settings, params string[] members) => StartAsync(settings, withAdmin: false, members);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string[])"/>, with the consortium's admin organisation registered too (as
+    /// <see cref="Admin"/>), for tests that need admin calls such as creating sharing groups.
+    /// </summary>
+    public static Task<RealHub> StartWithAdminAsync(params string[] members) => StartAsync(["--RateLimits:Enabled=false"], withAdmin: true, members);
+
+    private static async Task<RealHub> StartAsync(IEnumerable<string> settings, bool withAdmin, string[] members)
     {
         var root = Path.Combine(Path.GetTempPath(), "hashhub-sdk-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(root);
@@ -39,15 +51,40 @@ internal sealed class RealHub : IAsyncDisposable
             "--Storage:Provider=Sqlite", $"--Storage:DataDirectory={Path.Combine(root, "hub")}", .. settings,
         ]);
         var hub = new RealHub(root, process);
+        if (withAdmin)
+        {
+            hub.Register(Admin, await process.RunCommandAsync("admin", "bootstrap", Admin));
+        }
         foreach (var member in members)
         {
-            var printed = await process.RunCommandAsync("admin", "add-member", member, "--no-probation");
-            var fields = printed.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal))
-                .Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
-            hub._members[member] = (fields["client_id"], fields["client_secret"]);
+            hub.Register(member, await process.RunCommandAsync("admin", "add-member", member, "--no-probation"));
         }
         await process.StartAsync();
         return hub;
+    }
+
+    /// <summary>The hub's id of a registered member (mbr_...).</summary>
+    public string MemberId(string member) => _memberIds[member];
+
+    /// <summary>Creates a sharing group holding <paramref name="members"/>, through the admin's credential; returns its id.</summary>
+    public async Task<string> CreateSharingGroupAsync(string name, params string[] members)
+    {
+        await using var admin = await OpenAsync(Admin);
+        var groups = new SharingGroups.SharingGroupsClient(admin.Invoker);
+        var group = await groups.CreateSharingGroupAsync(new CreateSharingGroupRequest { Name = name });
+        foreach (var member in members)
+        {
+            await groups.AddSharingGroupMemberAsync(new SharingGroupMemberRequest { GroupId = group.Id, MemberId = MemberId(member), Reason = "test" });
+        }
+        return group.Id;
+    }
+
+    private void Register(string member, string printed)
+    {
+        var fields = printed.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal))
+            .Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
+        _members[member] = (fields["client_id"], fields["client_secret"]);
+        _memberIds[member] = fields["member_id"];
     }
 
     /// <summary>A fresh store path under this hub's scratch folder.</summary>

@@ -30,6 +30,9 @@ internal static class ReadmeExample
         // Bootstrap (first run) or catch up, then stay live in the background.
         SyncResult synced = await hub.SyncAsync();
         Console.WriteLine($"{synced.ChangesApplied} changes applied");
+        // How far behind the hub are we now? (GetStoreStatus().LastKnownLag has the figure of the last sync, offline.)
+        SyncLag lag = await hub.GetLagAsync();
+        Console.WriteLine($"at most {lag.ChangesBehind} changes behind, {lag.TimeBehind} behind the hub's newest change");
         using var stopping = new CancellationTokenSource();   // cancel at shutdown
         _ = hub.RunLiveSyncAsync(e => Console.WriteLine($"{e.Kind} {e.Changes}"), stopping.Token);
 
@@ -48,6 +51,9 @@ internal static class ReadmeExample
         // A takedown of our own: share its hashes (never the image) with the consortium.
         ContributionReceipt receipt = await hub.ContributeAsync("takedown.jpg", ["behavior:glorification"],
             new ContributionProvenance(ContributionSource.UserReport, CaseReference: "case-4711"));
+
+        // Or share it only with the members of a sharing group we belong to (the group's id from the admins).
+        await hub.ContributeAsync("attack-still.jpg", ["behavior:glorification"], sharingGroupIds: ["grp_0123456789abcdef"]);
 
         // Later: relabel or retract it.
         await hub.RelabelAsync(receipt.Signals[0].ContributionId, ["behavior:recruitment"]);

@@ -59,6 +59,54 @@ public sealed class SyncTests
         Assert.That(reports.Select(r => r.Pages), Is.EqualTo(Enumerable.Range(1, result.Pages - 1)));
         Assert.That(reports.Select(r => r.ChangesApplied), Is.Ordered.Ascending.And.All.LessThan(result.ChangesApplied));
         Assert.That(reports[0].ChangesApplied, Is.EqualTo(7));
+        // What remains shrinks page by page (at most: the hub counts by sequence numbers), down to nothing at the end.
+        Assert.That(reports.Select(r => r.Lag!.ChangesBehind), Is.Ordered.Descending.And.All.GreaterThan(0));
+        Assert.That(result.Lag!.ChangesBehind, Is.Zero);
+    }
+
+    [Test]
+    public async Task GetLagAsync_HubGotChangesSinceTheSync_CountsThemUntilTheNextSync()
+    {
+        await using var a = await _hub.OpenAsync(A);
+        await RealHub.SubmitRandomAsync(a, 3);
+        await using var b = await _hub.OpenAsync(B, _hub.NewStorePath("b"));
+        var synced = await b.SyncAsync();
+        var lagAfterSync = await b.GetLagAsync();
+        await RealHub.SubmitRandomAsync(a, 2);
+        await RealHub.SubmitRandomAsync(a, 2);
+
+        var behind = await b.GetLagAsync();
+        var saved = b.GetStoreStatus().LastKnownLag;
+        await b.SyncAsync();
+        var caughtUp = await b.GetLagAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(synced.Lag, Is.Not.Null);
+            Assert.That(synced.Lag!.UpToDate, Is.True);
+            Assert.That(synced.Lag.TimeBehind, Is.EqualTo(TimeSpan.Zero));
+            Assert.That(lagAfterSync.ChangesBehind, Is.Zero);
+            // Nobody else writes this hub meanwhile (the fixture's tests run one at a time), so the bound is exact here.
+            Assert.That(behind.ChangesBehind, Is.EqualTo(4));
+            Assert.That(behind.UpToDate, Is.False);
+            Assert.That(behind.HeadCommittedAt, Is.Not.Null);
+            Assert.That(behind.CursorCommittedAt, Is.EqualTo(lagAfterSync.HeadCommittedAt));
+            Assert.That(behind.TimeBehind, Is.EqualTo(behind.HeadCommittedAt - behind.CursorCommittedAt));
+            // What the store saved with the cursor: the hub's word at the sync, not refreshed by asking.
+            Assert.That(saved, Is.Not.Null);
+            Assert.That(saved!.ChangesBehind, Is.Zero);
+            Assert.That(saved.HeadCommittedAt, Is.EqualTo(synced.Lag.HeadCommittedAt));
+            Assert.That(caughtUp.ChangesBehind, Is.Zero);
+            Assert.That(b.GetStoreStatus().LastKnownLag!.HeadCommittedAt, Is.EqualTo(behind.HeadCommittedAt));
+        });
+    }
+
+    [Test]
+    public async Task GetStoreStatus_NeverSynced_HasNoLastKnownLag()
+    {
+        await using var b = await _hub.OpenAsync(B, _hub.NewStorePath("b"));
+
+        Assert.That(b.GetStoreStatus().LastKnownLag, Is.Null);
     }
 
     /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
