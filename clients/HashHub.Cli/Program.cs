@@ -55,7 +55,8 @@ internal sealed partial class Program
                 .WithDescription(SubmitCommand.Description)
                 .WithExample("submit", "takedown.jpg", "--label", "behavior:glorification")
                 .WithExample("submit", "a.jpg", "b.mp4", "--label", "behavior:glorification", "--label", "content_type:image",
-                    "--source", "user_report", "--case-ref", "T-2026-0042");
+                    "--source", "user_report", "--case-ref", "T-2026-0042")
+                .WithExample("submit", "attack-still.jpg", "--label", "behavior:glorification", "--group", "grp_0123456789abcdef");
 
             config.AddCommand<RetractCommand>("retract")
                 .WithDescription(RetractCommand.Description)
@@ -64,7 +65,8 @@ internal sealed partial class Program
             config.AddCommand<StatusCommand>("status")
                 .WithDescription(StatusCommand.Description)
                 .WithExample("status")
-                .WithExample("status", "--profile", "staging");
+                .WithExample("status", "--json", "--profile", "staging")
+                .WithExample("status", "--offline");
 
             config.AddCommand<WatchCommand>("watch")
                 .WithDescription(WatchCommand.Description)

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Grpc.Core;
 using HashHub.Cli.Infrastructure;
 using HashHub.Cli.Profiles;
 using HashHub.Client;
@@ -9,11 +10,12 @@ using Spectre.Console.Cli;
 namespace HashHub.Cli.Commands;
 
 /// <summary><c>hashhub submit</c>: hashes files locally and contributes their hashes with labels (through the SDK).</summary>
-internal sealed class SubmitCommand(CliOutput output) : AsyncCommand<SubmitCommand.Settings>
+internal sealed partial class SubmitCommand(CliOutput output) : AsyncCommand<SubmitCommand.Settings>
 {
     public const string Description =
         "Hash files locally and contribute their hashes (PDQ for images, MD5 and SHA-256) as takedowns with the given " +
-        "labels. Only hashes leave this machine. Prints each signal's id and the contribution id to retract it with.";
+        "labels. Only hashes leave this machine. Prints each signal's id and the contribution id to retract it with. " +
+        "With --group, only the members of those sharing groups (and the admins) see the contributions.";
 
     private static readonly Dictionary<string, ContributionSource> Sources = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -43,6 +45,10 @@ internal sealed class SubmitCommand(CliOutput output) : AsyncCommand<SubmitComma
         [Description("The crisis incident declared by the consortium, if any.")]
         public string? Incident { get; set; }
 
+        [CommandOption("-g|--group <ID>")]
+        [Description("Share only with this sharing group (its grp_... id; repeat for several). You must belong to it. Default: every member.")]
+        public string[] Groups { get; set; } = [];
+
         [CommandOption("--case-ref <REF>")]
         [Description("Your own case reference for the preserved evidence (at most 200 characters).")]
         public string? CaseRef { get; set; }
@@ -57,6 +63,10 @@ internal sealed class SubmitCommand(CliOutput output) : AsyncCommand<SubmitComma
             if (Labels.Length == 0 || Labels.Any(string.IsNullOrWhiteSpace))
             {
                 return ValidationResult.Error("give at least one --label (for example --label behavior:glorification).");
+            }
+            if (Groups.Any(string.IsNullOrWhiteSpace))
+            {
+                return ValidationResult.Error("--group needs a sharing group id (for example --group grp_0123456789abcdef).");
             }
             return Sources.ContainsKey(Source)
                 ? ValidationResult.Success()
@@ -78,7 +88,17 @@ internal sealed class SubmitCommand(CliOutput output) : AsyncCommand<SubmitComma
             ContributionReceipt receipt;
             try
             {
-                receipt = await hub.ContributeAsync(file, settings.Labels, settings.Provenance, cancellationToken).ConfigureAwait(false);
+                receipt = await hub.ContributeAsync(file, settings.Labels, settings.Provenance, settings.Groups, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+            {
+                // The same labels and groups go with every file: the rest would be refused alike.
+                output.WriteError($"{file}: the hub refused the contribution ({e.StatusCode}); nothing was recorded:");
+                foreach (var line in Explain(HubErrors.FieldViolations(e), settings))
+                {
+                    output.Error.WriteLine("  " + line);
+                }
+                return ExitCodes.InputError;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -95,4 +115,40 @@ internal sealed class SubmitCommand(CliOutput output) : AsyncCommand<SubmitComma
         }
         return exitCode;
     }
+
+    /// <summary>
+    /// The hub's field violations in the command's words: the SDK sends one item per hash, each with every label and
+    /// group, so <c>items[i].sharing_group_ids[j]</c> is the j-th <c>--group</c> (and <c>labels[j]</c> the j-th
+    /// <c>--label</c>), named once however many items repeat it.
+    /// </summary>
+    internal static IEnumerable<string> Explain(IReadOnlyList<HubFieldViolation> violations, Settings settings)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var v in violations)
+        {
+            var match = ItemField().Match(v.Field);
+            var line = match.Success
+                ? Describe(match.Groups["field"].Value, int.Parse(match.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture), v, settings)
+                : v.ToString();
+            if (seen.Add(line))
+            {
+                yield return line;
+            }
+        }
+    }
+
+    private static string Describe(string field, int index, HubFieldViolation v, Settings settings)
+    {
+        // The field path without the item prefix, as the hub would name it for any item.
+        var path = $"{field}[{index}]";
+        return field switch
+        {
+            "sharing_group_ids" when index < settings.Groups.Length => $"--group {settings.Groups[index]}: {v.Description} ({path})",
+            "labels" when index < settings.Labels.Length => $"--label {settings.Labels[index]}: {v.Description} ({path})",
+            _ => v.ToString(),
+        };
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^items\[\d+\]\.(?<field>sharing_group_ids|labels)\[(?<index>\d+)\]$")]
+    private static partial System.Text.RegularExpressions.Regex ItemField();
 }

@@ -22,7 +22,7 @@ internal sealed class SyncCommand(CliOutput output) : AsyncCommand<HubSettings>
         await using var hub = await HashHubClient.OpenAsync(profile.ToOptions(), cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
         // A live line with the counts and the rate on a terminal (stderr, so results on stdout stay clean); nothing
-        // when redirected. The hub does not say how many changes remain, so it is a counter, not a bar.
+        // when redirected. The hub says only how many changes remain at most, so it is a counter, not a bar.
         var result = await output.ErrorConsole.Status()
             .StartAsync("syncing...", status => hub.SyncAsync(new StatusProgress(status, started), cancellationToken)).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -42,8 +42,11 @@ internal sealed class SyncCommand(CliOutput output) : AsyncCommand<HubSettings>
         {
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var rate = seconds > 0 ? value.ChangesApplied / seconds : 0;
+            // The hub's count of what lies after the cursor bounds what remains from above (it includes changes this
+            // member does not receive), so it is shown as "at most", not as a bar's total.
+            var remaining = value.Lag is { } lag ? string.Create(CultureInfo.InvariantCulture, $", at most {lag.ChangesBehind:N0} to go") : "";
             status.Status(string.Create(CultureInfo.InvariantCulture,
-                $"syncing: {value.ChangesApplied:N0} changes in {value.Pages} page(s), {rate:N0} changes/s"));
+                $"syncing: {value.ChangesApplied:N0} changes in {value.Pages} page(s), {rate:N0} changes/s{remaining}"));
         }
     }
 

@@ -86,6 +86,15 @@ public sealed class HubCommandTests
     }
 
     [Test]
+    public async Task Submit_EmptyGroup_ExitCode1()
+    {
+        var result = await CliRunner.RunAsync("submit", "a.jpg", "--label", "behavior:glorification", "--group", " ", "--config", ScratchConfig());
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Error, Does.Contain("--group"));
+    }
+
+    [Test]
     public async Task Match_NoFile_ExitCode1()
     {
         var result = await CliRunner.RunAsync("match", "--config", ScratchConfig());
@@ -142,5 +151,8 @@ public sealed class HubCommandTests
 
         Assert.That(result.ExitCode, Is.Zero, result.Error);
         Assert.That(result.Out, Does.Contain("(never synced)").And.Contain("signals held    0").And.Contain("last sync       never"));
+        // The local part shows without the hub; the lag line says the hub did not answer.
+        Assert.That(result.Out, Does.Contain("lag             the hub did not answer (Unavailable"));
+        Assert.That(result.Out, Does.Not.Contain("last known lag"));
     }
 }

@@ -14,7 +14,9 @@ namespace HashHub.Cli.Tests.EndToEnd;
 public sealed class MissionCliTests
 {
     private const string Photo = "pdq-vectors/images/pdq-data/reg-test-input/dih/bridge-1-original.jpg";
+    private const string Admin = "Consortium Admins";
     private readonly Dictionary<string, (string ClientId, string Secret)> _members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _memberIds = new(StringComparer.Ordinal);
     private string _root = "";
     private HubProcess _hub = null!;
 
@@ -28,15 +30,40 @@ public sealed class MissionCliTests
         _root = Path.Combine(TestFiles.ScratchRoot, "mission-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_root);
         _hub = new HubProcess(["--Storage:Provider=Sqlite", $"--Storage:DataDirectory={Path.Combine(_root, "hub")}", "--RateLimits:Enabled=false"]);
-        // SQLite admits one writer: members are registered before the hub starts.
-        foreach (var member in new[] { "Platform A", "Platform B" })
+        // SQLite admits one writer: members are registered before the hub starts. The admin creates the sharing group
+        // of the --group test.
+        Register(Admin, await _hub.RunCommandAsync("admin", "bootstrap", Admin));
+        foreach (var member in new[] { "Platform A", "Platform B", "Platform C" })
         {
-            var printed = await _hub.RunCommandAsync("admin", "add-member", member, "--no-probation");
-            var fields = printed.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal))
-                .Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
-            _members[member] = (fields["client_id"], fields["client_secret"]);
+            Register(member, await _hub.RunCommandAsync("admin", "add-member", member, "--no-probation"));
         }
         await _hub.StartAsync();
+    }
+
+    private void Register(string member, string printed)
+    {
+        var fields = printed.Split('\n').Where(l => l.Contains(':', StringComparison.Ordinal))
+            .Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
+        _members[member] = (fields["client_id"], fields["client_secret"]);
+        _memberIds[member] = fields["member_id"];
+    }
+
+    /// <summary>Creates a sharing group of <paramref name="members"/> with the admin's credential (the CLI has no admin commands).</summary>
+    private async Task<string> CreateSharingGroupAsync(string name, params string[] members)
+    {
+        await using var admin = await Client.HashHubClient.OpenAsync(new Client.HubClientOptions
+        {
+            HubAddress = new Uri(HubUrl),
+            ClientId = _members[Admin].ClientId,
+            ClientSecret = _members[Admin].Secret,
+        });
+        var groups = new Protos.V1.SharingGroups.SharingGroupsClient(admin.Invoker);
+        var group = await groups.CreateSharingGroupAsync(new Protos.V1.CreateSharingGroupRequest { Name = name });
+        foreach (var member in members)
+        {
+            await groups.AddSharingGroupMemberAsync(new Protos.V1.SharingGroupMemberRequest { GroupId = group.Id, MemberId = _memberIds[member], Reason = "test" });
+        }
+        return group.Id;
     }
 
     [OneTimeTearDown]
@@ -161,6 +188,78 @@ public sealed class MissionCliTests
 
         Assert.That(await watch, Is.EqualTo(130), error.ToString());
         Assert.That(Printed(), Does.Contain("connected").And.Contain("stopped"));
+    }
+
+    [Test]
+    [Order(3)]
+    public async Task Status_HubGotChangesSinceTheSync_ShowsTheLagUntilTheNextSync()
+    {
+        await LoginAsync("Platform A", "la");
+        await LoginAsync("Platform B", "lb");
+        Assert.That((await Run("sync", "--profile", "lb")).ExitCode, Is.Zero);
+        var synced = await Run("status", "--profile", "lb");
+
+        var takedown = Write("lag-" + Guid.NewGuid().ToString("N") + ".txt", System.Text.Encoding.UTF8.GetBytes(Guid.NewGuid().ToString()));
+        Assert.That((await Run("submit", takedown, "--label", "behavior:glorification", "--profile", "la")).ExitCode, Is.Zero);
+        var behind = await Run("status", "--profile", "lb");
+        var behindJson = await Run("status", "--json", "--profile", "lb");
+        var offline = await Run("status", "--offline", "--profile", "lb");
+        Assert.That((await Run("sync", "--profile", "lb")).ExitCode, Is.Zero);
+        var after = await Run("status", "--json", "--profile", "lb");
+
+        Assert.That(synced.ExitCode, Is.Zero, synced.Error);
+        Assert.That(synced.Out, Does.Contain("lag             up to date (0 changes behind)"));
+        // A text file has no PDQ: md5 and sha256, two changes the hub holds after B's cursor.
+        Assert.That(behind.ExitCode, Is.Zero, behind.Error);
+        Assert.That(behind.Out, Does.Match(@"lag +at most 2 changes behind; the hub's newest change is [0-9.smhd ]+ newer than the cursor's"));
+        using (var json = JsonDocument.Parse(behindJson.OutLines.Single()))
+        {
+            var lag = json.RootElement.GetProperty("lag");
+            Assert.That(lag.GetProperty("changes_behind").GetInt64(), Is.EqualTo(2));
+            Assert.That(lag.GetProperty("seconds_behind").GetDouble(), Is.GreaterThanOrEqualTo(0));
+            Assert.That(json.RootElement.GetProperty("lag_error").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(json.RootElement.GetProperty("signals_held").GetInt64(), Is.GreaterThanOrEqualTo(0));
+        }
+        // Offline: the figure saved with the cursor at the last sync.
+        Assert.That(offline.Out, Does.Contain("lag             not asked (--offline)").And.Contain("last known lag  up to date (0 changes behind) (as of "));
+        using (var json = JsonDocument.Parse(after.OutLines.Single()))
+        {
+            Assert.That(json.RootElement.GetProperty("lag").GetProperty("changes_behind").GetInt64(), Is.Zero);
+            Assert.That(json.RootElement.GetProperty("lag").GetProperty("seconds_behind").GetDouble(), Is.Zero);
+            Assert.That(json.RootElement.GetProperty("last_known_lag").GetProperty("changes_behind").GetInt64(), Is.Zero);
+        }
+    }
+
+    [Test]
+    [Order(4)]
+    public async Task Submit_WithGroup_ReachesTheGroupOnly_AndAGroupNotJoinedIsRefusedWithTheField()
+    {
+        var group = await CreateSharingGroupAsync("CLI task force", "Platform A", "Platform B");
+        await LoginAsync("Platform A", "ga");
+        await LoginAsync("Platform B", "gb");
+        await LoginAsync("Platform C", "gc");
+        var takedown = Write("group-" + Guid.NewGuid().ToString("N") + ".txt", System.Text.Encoding.UTF8.GetBytes(Guid.NewGuid().ToString()));
+        Assert.That((await Run("sync", "--profile", "gb")).ExitCode, Is.Zero);
+        Assert.That((await Run("sync", "--profile", "gc")).ExitCode, Is.Zero);
+
+        var submit = await Run("submit", takedown, "--label", "behavior:glorification", "--group", group, "--profile", "ga");
+        var member = await Run("sync", "--profile", "gb");
+        var outsider = await Run("sync", "--profile", "gc");
+        var refused = await Run("submit", takedown, "--label", "behavior:glorification", "--group", group, "-g", "grp_0000000000000000", "--profile", "ga");
+
+        Assert.That(submit.ExitCode, Is.Zero, submit.Error);
+        Assert.That(submit.OutLines.Count(l => l.Contains("contribution ", StringComparison.Ordinal)), Is.EqualTo(2), submit.Out); // md5, sha256
+        Assert.That(member.Out, Does.Contain("applied 2 changes"));
+        Assert.That(outsider.Out, Does.Contain("applied 0 changes"));
+        Assert.That((await Run("match", takedown, "--profile", "gb")).ExitCode, Is.EqualTo(1));
+        Assert.That((await Run("match", takedown, "--profile", "gc")).ExitCode, Is.Zero);
+        // Refused: exit 2, the refused --group named once with the hub's field, nothing recorded (C's sync stays empty too).
+        Assert.That(refused.ExitCode, Is.EqualTo(2), refused.Out);
+        Assert.That(refused.Error, Does.Contain("the hub refused the contribution (InvalidArgument); nothing was recorded"));
+        Assert.That(refused.Error.Split('\n').Count(l => l.Contains("--group grp_0000000000000000: is not a sharing group the caller belongs to (sharing_group_ids[1])", StringComparison.Ordinal)),
+            Is.EqualTo(1), refused.Error);
+        Assert.That(refused.Error, Does.Not.Contain("--group " + group + ":"));
+        Assert.That((await Run("sync", "--profile", "gb")).Out, Does.Contain("applied 0 changes"));
     }
 
     /// <summary>Waits for another task to make a condition true; the bound only turns a hang into a failure.</summary>
