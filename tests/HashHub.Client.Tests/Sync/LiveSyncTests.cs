@@ -59,4 +59,31 @@ public sealed class LiveSyncTests
         await SyncTests.AssertStoreEqualsHubAsync(a, b);
         TestContext.Out.WriteLine($"{total} changes; B disconnected {events.Count(e => e.Kind == SyncEventKind.Disconnected)} times and reconnected {events.Count(e => e.Kind == SyncEventKind.Connected) - 1}");
     }
+
+    [Test]
+    public async Task RunLiveSyncAsync_CaughtUpAfterABurst_CarriesTheHubsHeadAndSavesIt()
+    {
+        await using var hub = await RealHub.StartAsync(A, B);
+        await using var a = await hub.OpenAsync(A);
+        await using var b = await hub.OpenAsync(B, hub.NewStorePath("b-lag"));
+        var events = new ConcurrentQueue<SyncEvent>();
+        using var stop = new CancellationTokenSource();
+        var live = b.RunLiveSyncAsync(events.Enqueue, stop.Token);
+        await Eventually.ThatAsync(() => events.Any(e => e.Kind == SyncEventKind.CaughtUp), "B is caught up with the empty log");
+
+        await RealHub.SubmitRandomAsync(a, 3);
+        await Eventually.ThatAsync(() => b.GetStoreStatus().ChangesApplied == 3, "B applies the burst live");
+        await Eventually.ThatAsync(() => events.Any(e => e.Kind == SyncEventKind.CaughtUp && e.Lag?.HeadCommittedAt is not null), "B hears the catch-up after the burst");
+        await stop.CancelAsync();
+        await live;
+
+        var caughtUp = events.Last(e => e.Kind == SyncEventKind.CaughtUp && e.Lag?.HeadCommittedAt is not null);
+        var saved = b.GetStoreStatus().LastKnownLag;
+        Assert.That(caughtUp.Lag!.UpToDate, Is.True);
+        Assert.That(caughtUp.Lag.CursorCommittedAt, Is.EqualTo(caughtUp.Lag.HeadCommittedAt));
+        Assert.That(saved, Is.Not.Null);
+        Assert.That(saved!.ChangesBehind, Is.Zero);
+        Assert.That(saved.HeadCommittedAt, Is.EqualTo(caughtUp.Lag.HeadCommittedAt));
+        Assert.That((await b.GetLagAsync()).UpToDate, Is.True);
+    }
 }
