@@ -60,15 +60,15 @@ internal sealed class StatusCommand(CliOutput output) : AsyncCommand<StatusComma
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
             {
-                lagError = $"resync required ({e.Status.Detail}): run 'hashhub sync'";
+                // "resync required: ...": the next sync starts over.
+                lagError = $"the hub answered {e.Status.Detail} (run 'hashhub sync')";
             }
-            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when ((e is RpcException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
             {
-                lagError = $"the hub did not answer ({e.StatusCode}: {e.Status.Detail})";
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                lagError = $"the hub did not answer within {HubWait.TotalSeconds:0} s";
+                // Our own wait running out surfaces as Cancelled (or as a cancellation), not as the hub's answer.
+                lagError = wait.IsCancellationRequested
+                    ? string.Create(CultureInfo.InvariantCulture, $"the hub did not answer within {HubWait.TotalSeconds:0} s")
+                    : e is RpcException rpc ? $"the hub did not answer ({rpc.StatusCode}: {rpc.Status.Detail})" : "the hub did not answer";
             }
         }
 
