@@ -149,6 +149,21 @@ public sealed partial class JsonApiTests
     }
 
     [Test]
+    public async Task Json_GetLogHead_AnswersForACursor()
+    {
+        using var http = await AuthorizedAsync();
+        using var page = JsonDocument.Parse(await http.GetStringAsync("/v1/changes?pageSize=1"));
+        var cursor = page.RootElement.GetProperty("nextCursor").GetString();
+
+        using var response = await http.GetAsync("/v1/changes:head?cursor=" + Uri.EscapeDataString(cursor!));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+        // Proto JSON leaves zero values out: an up-to-date cursor answers {} (with the times once the log has changes).
+        Assert.That(JsonDocument.Parse(body).RootElement.ValueKind, Is.EqualTo(JsonValueKind.Object));
+    }
+
+    [Test]
     public async Task OpenApiDocument_IsPublicAndListsTheMemberRoutes()
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_hub.HttpPort}") };
@@ -156,7 +171,7 @@ public sealed partial class JsonApiTests
         using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
 
         var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
-        Assert.That(paths, Is.SupersetOf(new[] { "/v1/contributions:submit", "/v1/match", "/v1/outcomes", "/v1/changes", "/v1/labels", "/v1/applications" }));
+        Assert.That(paths, Is.SupersetOf(new[] { "/v1/contributions:submit", "/v1/match", "/v1/outcomes", "/v1/changes", "/v1/changes:head", "/v1/labels", "/v1/applications" }));
         Assert.That(paths.Any(p => p.StartsWith("/v1/signals/", StringComparison.Ordinal)), Is.True, string.Join(", ", paths));
     }
 
