@@ -128,7 +128,12 @@ public sealed partial class HashHubClient : IAsyncDisposable
     /// second after the contributing member's acknowledgement). Reconnects with backoff after any failure (a hub
     /// restart, a network cut) and resumes from the saved cursor. Runs until <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    /// <param name="onEvent">Optional: called on connect, on each applied burst, on catch-up, on a resync and on each disconnect.</param>
+    /// <param name="onEvent">
+    /// Optional: called on connect, on each applied burst, on catch-up, on a resync and on each disconnect. An
+    /// <see cref="SyncEventKind.Applied"/> event comes after its burst is committed to the store and applied to the match
+    /// index, so from then on <see cref="MatchAsync(string, CancellationToken)"/> sees the signals it names. It is called
+    /// on the sync loop: a slow handler delays the next burst.
+    /// </param>
     /// <param name="cancellationToken">Stops live sync; the task then completes normally. Stop it and await it before disposing the client.</param>
     /// <exception cref="InvalidOperationException">When no store is configured.</exception>
     public Task RunLiveSyncAsync(Action<SyncEvent>? onEvent = null, CancellationToken cancellationToken = default) =>
