@@ -78,9 +78,10 @@ type Proto = ContributionsProto & SyncProto & MatchingProto & TaxonomyProto;
 // the member is over its rate limit (ResourceExhausted, with the hub's hint of when to come back).
 const TRANSIENT = new Set([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
 
-// The channel's own reconnect backoff, capped as the SDK's (5 s). Without a cap grpc-js waits up to two minutes
-// between connection attempts, so after the hub came back from a restart the channel kept answering UNAVAILABLE
-// (from its last attempt while the hub was down) for longer than any retry here waits.
+// The channel's own reconnect backoff, capped as the SDK's (5 s). Without a cap it grows to two minutes between
+// connection attempts, and a channel in backoff answers UNAVAILABLE (from its last attempt while the hub was down)
+// after the hub is back: the Python SDK's first calls after a hub restart failed so (grpc core); grpc-js has the
+// same backoff, so the same cap.
 const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 5000 };
 
 let proto: Proto | undefined;
