@@ -4,8 +4,9 @@
 # Uses the server build that the .NET build made before (src/HashHub.Server/bin/Release/net10.0; another
 # configuration with CONFIGURATION=Debug) and builds nothing of the server. It generates the Python modules and
 # compiles the TypeScript SDK (needs clients/typescript/node_modules: `npm ci` there), starts a hub on free
-# loopback ports with SQLite in a temporary data folder, registers two members with `admin add-member`, runs
-# both suites with the hub's address and the credentials in the environment, and always stops the hub.
+# loopback ports with SQLite in a temporary data folder (through clients/sdk-hub.sh, which the suites' hub
+# restart tests also use to kill the hub and start it again), registers two members with `admin add-member`,
+# runs both suites with the hub's address and the credentials in the environment, and always stops the hub.
 #
 # Prints one line per suite, "python: N passed, N failed" and "typescript: N passed, N failed", for test.sh to
 # sum; exits non-zero when a suite failed or could not run.
@@ -24,57 +25,33 @@ fail() {
 [ -f "$server" ] || fail "$server is missing: build the server first (dotnet build HashHub.sln -c Release)"
 
 data=$(mktemp -d "${TMPDIR:-/tmp}/hashhub-sdk-XXXXXX")
-hub_pid=""
-stop_hub() {
-  if [ -n "$hub_pid" ]; then
-    kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
-    hub_pid=""
-  fi
-  rm -rf "$data"
+# clients/sdk-hub.sh starts, kills and stops the hub with these settings; the suites use it too, to kill the hub
+# (SIGKILL) and start it again on the same ports and data folder (the tests of a hub restart).
+export HASHHUB_HUB_CONTROL="$root/clients/sdk-hub.sh" HASHHUB_HUB_DLL="$server" HASHHUB_HUB_DIR="$data"
+# Always stops the hub, also one a test started (the pid file names the current one), and removes the data.
+log=""
+finish() {
+  "$HASHHUB_HUB_CONTROL" stop
+  rm -rf "$data" ${log:+"$log"}
 }
-trap stop_hub EXIT
+trap finish EXIT
 trap 'exit 130' INT TERM
 
 free_port() {
   "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
-grpc_port=$(free_port)
-http_port=$(free_port)
-while [ "$http_port" = "$grpc_port" ]; do http_port=$(free_port); done
-settings=(
-  "--Storage:Provider=Sqlite" "--Storage:DataDirectory=$data/db" "--Auth:KeyDirectory=$data/keys"
-  "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:$grpc_port" "--Kestrel:Endpoints:Grpc:Protocols=Http2"
-  "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:$http_port" "--Kestrel:Endpoints:Http:Protocols=Http1"
-)
-# The server reads appsettings.json from its working directory, as when an operator runs it from its folder.
-# exec: the subshell becomes the server process, so that $! below is the hub itself and stopping it stops it.
-hub() { (cd "$(dirname "$server")" && exec env Logging__LogLevel__Default=Warning dotnet "$server" "$@" "${settings[@]}"); }
+HASHHUB_HUB_GRPC_PORT=$(free_port)
+HASHHUB_HUB_HTTP_PORT=$(free_port)
+while [ "$HASHHUB_HUB_HTTP_PORT" = "$HASHHUB_HUB_GRPC_PORT" ]; do HASHHUB_HUB_HTTP_PORT=$(free_port); done
+export HASHHUB_HUB_GRPC_PORT HASHHUB_HUB_HTTP_PORT
+grpc_port=$HASHHUB_HUB_GRPC_PORT http_port=$HASHHUB_HUB_HTTP_PORT
 
 # `admin add-member` prints "client_id:     hh_..." and "client_secret: ..." lines.
 credential() { sed -nE "s/^$1: *(.+)$/\1/p"; }
-member_a=$(hub admin add-member "SDK Member A" --no-probation) || fail "admin add-member failed"
-member_b=$(hub admin add-member "SDK Member B" --no-probation) || fail "admin add-member failed"
+member_a=$("$HASHHUB_HUB_CONTROL" run admin add-member "SDK Member A" --no-probation) || fail "admin add-member failed"
+member_b=$("$HASHHUB_HUB_CONTROL" run admin add-member "SDK Member B" --no-probation) || fail "admin add-member failed"
 
-(cd "$(dirname "$server")" && exec env Logging__LogLevel__Default=Warning dotnet "$server" "${settings[@]}") \
-  >"$data/hub.log" 2>&1 &
-hub_pid=$!
-# Ready when both ports accept connections (a busy machine may take a while: up to two minutes).
-ready=""
-for _ in $(seq 1 240); do
-  if "$python" - "$http_port" "$grpc_port" <<'PY' 2>/dev/null; then ready=1; break; fi
-import socket, sys
-for port in sys.argv[1:]:
-    socket.create_connection(("127.0.0.1", int(port)), timeout=1).close()
-PY
-  if ! kill -0 "$hub_pid" 2>/dev/null; then
-    break
-  fi
-  sleep 0.5
-done
-if [ -z "$ready" ]; then
-  cat "$data/hub.log" >&2
-  fail "the hub did not start (its log is above)"
-fi
+"$HASHHUB_HUB_CONTROL" start || fail "the hub did not start (the end of its log is above)"
 
 export HASHHUB_ADDRESS="127.0.0.1:$grpc_port"
 export HASHHUB_TOKEN_URL="http://127.0.0.1:$http_port/connect/token"
@@ -104,11 +81,10 @@ ts_passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -1)
 ts_failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -1)
 ts_passed=${ts_passed:-0}; ts_failed=${ts_failed:-0}
 if [ "$ts_status" -ne 0 ] && [ "$ts_failed" -eq 0 ]; then ts_failed=1; fi
-rm -f "$log"
 
 if [ "$py_status" -ne 0 ] || [ "$ts_status" -ne 0 ]; then
   status=1
-  if [ -s "$data/hub.log" ]; then echo "--- hub log ---" >&2; tail -50 "$data/hub.log" >&2; fi
+  if [ -s "$data/hub.log" ]; then echo "--- hub log ---" >&2; tail -80 "$data/hub.log" >&2; fi
 fi
 echo "python: $py_passed passed, $py_bad failed"
 echo "typescript: $ts_passed passed, $ts_failed failed"

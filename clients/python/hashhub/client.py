@@ -10,7 +10,7 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Uni
 import grpc
 
 from .auth import ClientCredentials
-from .errors import HubError
+from .errors import HubError, TokenError
 from .v1 import (
     contributions_pb2,
     contributions_pb2_grpc,
@@ -26,6 +26,11 @@ from .v1 import (
 # Worth another try: the hub node is starting or restarting (Unavailable, also its match index loading) or the
 # member is over its rate limit (ResourceExhausted, with the hub's hint of when to come back).
 _TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+# The channel's own reconnect backoff, capped as the SDK's (5 s). Without a cap grpc waits up to two minutes between
+# connection attempts, so after the hub came back from a restart the channel kept answering UNAVAILABLE ("connection
+# refused", from its last attempt while the hub was down) for longer than any retry here waits.
+_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 5000)]
 
 
 class Page(NamedTuple):
@@ -99,7 +104,8 @@ class HubClient:
     ) -> None:
         self.tokens = credentials or ClientCredentials(token_url, client_id, client_secret, scope=scope)
         target, tls = _target(address)
-        channel = grpc.secure_channel(target, grpc.ssl_channel_credentials()) if tls else grpc.insecure_channel(target)
+        channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS) if tls
+                   else grpc.insecure_channel(target, options=_CHANNEL_OPTIONS))
         self._raw_channel = channel
         self._channel = grpc.intercept_channel(channel, _BearerToken(self.tokens))
         self._timeout = timeout
@@ -209,7 +215,15 @@ class HubClient:
         attempt = 0
         while True:
             try:
-                return method(request, timeout=self._timeout)
+                # A retry waits (within the deadline) for the channel to connect instead of failing at once with
+                # the error of its last connection attempt: the hub may be back already.
+                return method(request, timeout=self._timeout, wait_for_ready=attempt > 0 or None)
+            except TokenError as e:
+                # No token, so the call never left: another try is safe for any call, writes without a key too.
+                if not e.transient or attempt >= self._retries:
+                    raise
+                time.sleep(_backoff(attempt))
+                attempt += 1
             except grpc.RpcError as e:
                 error = HubError.from_rpc_error(e)
                 if error.code == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
@@ -271,14 +285,15 @@ class Subscription:
         attempt = 0
         refreshed = False
         while True:
-            with self._lock:
-                if self._closed.is_set():
-                    return
-                request = sync_pb2.SubscribeRequest(cursor=self._cursor, signal_types=self._signal_types)
-                self._call = self._client._sync.Subscribe(request)
-                call = self._call
             error = None
             try:
+                with self._lock:
+                    if self._closed.is_set():
+                        return
+                    request = sync_pb2.SubscribeRequest(cursor=self._cursor, signal_types=self._signal_types)
+                    # A reconnect waits for the channel to connect (close() cancels the wait) rather than failing
+                    # at once while the hub is still down.
+                    self._call = call = self._client._sync.Subscribe(request, wait_for_ready=attempt > 0 or None)
                 for response in call:
                     attempt = 0
                     refreshed = False
@@ -290,6 +305,13 @@ class Subscription:
                         self.caught_up = True
                         yield response.caught_up
                 # The hub ended the stream (it is shutting down): resume later or on another node.
+            except TokenError as e:
+                # A token was due while the hub (its token endpoint) was down or restarting: try again later, as
+                # for the stream itself. Wrong credentials are no reason to keep trying.
+                if self._closed.is_set():
+                    return
+                if not self._reconnect or not e.transient:
+                    raise
             except grpc.RpcError as e:
                 if self._closed.is_set():
                     return

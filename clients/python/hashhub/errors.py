@@ -17,12 +17,24 @@ class FieldViolation(NamedTuple):
 
 
 class TokenError(Exception):
-    """The token endpoint refused the credentials or could not be reached."""
+    """The token endpoint refused the credentials or could not be reached.
+
+    ``transient`` tells a failure worth another try (the endpoint unreachable or failing, as while the hub
+    restarts) from a refusal (``invalid_client``: wrong credentials) that no retry mends.
+    """
 
     def __init__(self, error: str, description: str) -> None:
         super().__init__(f"{error}: {description}" if description else error)
         self.error = error
         self.description = description
+
+    @property
+    def transient(self) -> bool:
+        # RFC 6749 section 5.2 has no "try later" code for the token endpoint; an answer without an OAuth2 error body
+        # is "http_<status>", and a 5xx there (or "temporarily_unavailable", which some servers send) is the
+        # server's trouble, not the credentials'.
+        return (self.error in ("unreachable", "temporarily_unavailable")
+                or (self.error.startswith("http_5") and self.error[5:].isdigit()))
 
 
 class HubError(Exception):

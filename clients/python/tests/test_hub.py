@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 import grpc
@@ -19,6 +20,8 @@ from hashhub import HubClient
 
 LABELS = ["behavior:glorification", "content_type:image"]
 WAIT = 30.0  # generous: a change reaches a live subscriber well within a second on an idle machine
+# A hub start takes seconds, more on a busy machine, and the channel's reconnect backoff comes on top.
+RESTART_WAIT = 180.0
 
 
 def _env(name: str) -> str:
@@ -98,6 +101,12 @@ class _CuttableProxy:
     def close(self):
         self._server.close()
         self.cut()
+
+
+def _hub(command: str) -> None:
+    """Runs clients/sdk-hub.sh (``kill``: SIGKILL, ``start``: on the same ports and data folder)."""
+    subprocess.run([_env("HASHHUB_HUB_CONTROL"), command], check=True, timeout=RESTART_WAIT,
+                   stdin=subprocess.DEVNULL)
 
 
 def _sync_to_end(client: HubClient, cursor: str = "", page_size: int = 0):
@@ -276,9 +285,90 @@ class HubTests(unittest.TestCase):
             b.close()
             proxy.close()
 
-    def _wait_for(self, events: "queue.Queue", predicate):
+    def test_subscribe_hub_killed_and_restarted_reconnects_and_holds_every_change_once_in_log_order(self):
+        # B's token source runs on a clock the test moves, so that B's reconnect must fetch a new token while
+        # the hub, and so its token endpoint, is down.
+        now = [time.monotonic()]
+        tokens = hashhub.ClientCredentials(_env("HASHHUB_TOKEN_URL"), _env("HASHHUB_B_CLIENT_ID"),
+                                           _env("HASHHUB_B_CLIENT_SECRET"), clock=lambda: now[0])
+        b = HubClient(_env("HASHHUB_ADDRESS"), "", "", "", credentials=tokens)
+        _, start, _ = _sync_to_end(b)
+        subscription = b.subscribe(start)
+        applied = []  # what the live sync applied, in order: (cursor, signal id, kind)
+        events: "queue.Queue" = queue.Queue()
+
+        def pump():
+            try:
+                for event in subscription:
+                    if isinstance(event, hashhub.Change):
+                        applied.append((event.cursor, event.signal.id, event.kind))
+                    events.put(event)
+            except Exception as e:
+                events.put(e)
+            events.put(None)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        # Bounded whatever happens: the subscription is closed (and the test fails waiting) after this.
+        timer = threading.Timer(RESTART_WAIT * 2, subscription.close)
+        timer.start()
+        acked = []
+        down = False
+
+        def contribute():
+            acked.append(self._takedown(hashhub.md5(secrets.token_hex(16)))[0].signal_id)
+
+        try:
+            self._wait_for(events, lambda e: isinstance(e, hashhub.CaughtUp))
+            for _ in range(3):
+                contribute()
+            self._wait_for(events, lambda e: isinstance(e, hashhub.Change) and e.signal.id == acked[0])
+            # Mid-way: the stream is live and delivering; two more commit, and the hub dies at once, before or
+            # while it sends them.
+            for _ in range(2):
+                contribute()
+            a_fetches = self.a.tokens.fetches
+            now[0] += 3600  # B's token is due: its reconnect fetches a new one, first while the hub is down
+            _hub("kill")
+            down = True
+            _hub("start")
+            down = False
+            for _ in range(3):
+                contribute()  # A's channel reconnects by itself
+            # The signing keys are in the data folder: A's token from before the restart is still accepted.
+            self.assertEqual(self.a.tokens.fetches, a_fetches)
+
+            def all_applied(event):
+                # Every acknowledged change applied, then caught up: anything the stream still held (a duplicate)
+                # would have come before this. (The pump records a change before it hands on the event.)
+                return isinstance(event, hashhub.CaughtUp) and set(acked) <= {signal for _, signal, _ in applied}
+
+            try:
+                self._wait_for(events, all_applied, RESTART_WAIT)
+            except queue.Empty:
+                self.fail(f"the live sync did not catch up after the restart: acknowledged {acked}, applied "
+                          f"{[signal for _, signal, _ in applied]}, {subscription.reconnects} reconnects")
+        finally:
+            timer.cancel()
+            subscription.close()
+            reader.join(WAIT)
+            if down:
+                _hub("start")  # for the tests after this one
+        self.assertFalse(reader.is_alive())
+
+        log, end, _ = _sync_to_end(b, start)
+        b.close()
+        # The log after the restart holds exactly what A was told was committed (no other writer runs meanwhile),
+        # and the live sync applied exactly the log: each change once, in log order.
+        self.assertEqual([c.signal.id for c in log], acked)
+        self.assertEqual(applied, [(c.cursor, c.signal.id, c.kind) for c in log])
+        self.assertEqual(subscription.cursor, end)  # where the next sync resumes: the end of the log
+        self.assertGreaterEqual(subscription.reconnects, 1)
+        self.assertGreaterEqual(tokens.fetches, 2)
+
+    def _wait_for(self, events: "queue.Queue", predicate, timeout: float = WAIT):
         while True:
-            event = events.get(timeout=WAIT)
+            event = events.get(timeout=timeout)
             if isinstance(event, Exception):
                 raise event
             if event is None:

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 import { ClientCredentials } from './auth';
-import { HubError } from './errors';
+import { HubError, TokenError } from './errors';
 import type { ProtoGrpcType as ContributionsProto } from './generated/contributions';
 import type { ProtoGrpcType as MatchingProto } from './generated/matching';
 import type { ProtoGrpcType as SyncProto } from './generated/sync';
@@ -77,6 +77,12 @@ type Proto = ContributionsProto & SyncProto & MatchingProto & TaxonomyProto;
 // Worth another try: the hub node is starting or restarting (Unavailable, also while its match index loads), or
 // the member is over its rate limit (ResourceExhausted, with the hub's hint of when to come back).
 const TRANSIENT = new Set([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
+
+// The channel's own reconnect backoff, capped as the SDK's (5 s). Without a cap it grows to two minutes between
+// connection attempts, and a channel in backoff answers UNAVAILABLE (from its last attempt while the hub was down)
+// after the hub is back: the Python SDK's first calls after a hub restart failed so (grpc core); grpc-js has the
+// same backoff, so the same cap.
+const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 5000 };
 
 let proto: Proto | undefined;
 
@@ -156,7 +162,7 @@ export class HubClient {
     // often reached over plaintext on loopback or behind a TLS-terminating proxy: the token goes in each call's
     // metadata instead.
     const channelCredentials = tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    this.contributions = new contract.Contributions(host, channelCredentials);
+    this.contributions = new contract.Contributions(host, channelCredentials, CHANNEL_OPTIONS);
     const shared = { channelOverride: this.contributions.getChannel() };
     this.sync = new contract.Sync(host, channelCredentials, shared);
     this.matching = new contract.Matching(host, channelCredentials, shared);
@@ -262,9 +268,12 @@ export class HubClient {
 
   // Plumbing
 
-  /** @internal The metadata of one call: its bearer token. */
-  async metadata(): Promise<grpc.Metadata> {
-    const metadata = new grpc.Metadata();
+  /**
+   * @internal The metadata of one call: its bearer token, and whether the call waits for the channel to connect
+   * (grpc-js takes wait-for-ready from the metadata's options) rather than failing at once while it cannot.
+   */
+  async metadata(waitForReady = false): Promise<grpc.Metadata> {
+    const metadata = new grpc.Metadata({ waitForReady });
     metadata.set('authorization', `Bearer ${await this.credentials.getToken()}`);
     return metadata;
   }
@@ -272,14 +281,25 @@ export class HubClient {
   private async unary<Req, Res>(method: Unary<Req, Res>, request: Req, retry: boolean): Promise<Res> {
     let refreshed = false;
     for (let attempt = 0; ; ) {
-      const metadata = await this.metadata();
       try {
+        // A retry waits (within the deadline) for the channel to connect instead of failing at once with the error
+        // of its last connection attempt: the hub may be back already.
+        const metadata = await this.metadata(attempt > 0);
         return await new Promise<Res>((resolve, reject) => {
           method(request, metadata, { deadline: Date.now() + this.timeoutMs }, (error, response) =>
             error ? reject(error) : resolve(response as Res),
           );
         });
       } catch (e) {
+        if (e instanceof TokenError) {
+          // No token, so the call never left: another try is safe for any call, writes without a key too.
+          if (!e.transient || attempt >= this.retries) {
+            throw e;
+          }
+          await sleep(backoffMs(attempt));
+          attempt += 1;
+          continue;
+        }
         const error = HubError.from(e);
         if (error.code === grpc.status.UNAUTHENTICATED && !refreshed) {
           // The token may have been revoked or the clocks disagree: one more try with a fresh one.
@@ -336,7 +356,9 @@ export class Subscription implements AsyncIterable<SubscriptionEvent> {
       while (!this.closed) {
         let error: HubError | undefined;
         try {
-          const metadata = await this.client.metadata();
+          // A reconnect waits for the channel to connect (close() cancels the wait) rather than failing at once
+          // while the hub is still down.
+          const metadata = await this.client.metadata(attempt > 0);
           if (this.closed) {
             return;
           }
@@ -359,14 +381,22 @@ export class Subscription implements AsyncIterable<SubscriptionEvent> {
           if (this.closed) {
             return;
           }
-          error = HubError.from(e);
-          if (error.code === grpc.status.UNAUTHENTICATED && !refreshed) {
-            this.client.credentials.invalidate();
-            refreshed = true;
-            continue;
-          }
-          if (!this.reconnect || !(TRANSIENT.has(error.code) || error.code === grpc.status.INTERNAL)) {
-            throw error;
+          if (e instanceof TokenError) {
+            // A token was due while the hub (its token endpoint) was down or restarting: try again later, as for
+            // the stream itself. Wrong credentials are no reason to keep trying.
+            if (!this.reconnect || !e.transient) {
+              throw e;
+            }
+          } else {
+            error = HubError.from(e);
+            if (error.code === grpc.status.UNAUTHENTICATED && !refreshed) {
+              this.client.credentials.invalidate();
+              refreshed = true;
+              continue;
+            }
+            if (!this.reconnect || !(TRANSIENT.has(error.code) || error.code === grpc.status.INTERNAL)) {
+              throw error;
+            }
           }
         }
         if (this.closed) {

@@ -7,7 +7,11 @@ export interface FieldViolation {
   description: string;
 }
 
-/** The token endpoint refused the credentials or could not be reached. */
+/**
+ * The token endpoint refused the credentials or could not be reached. `transient` tells a failure worth another
+ * try (the endpoint unreachable or failing, as while the hub restarts) from a refusal (`invalid_client`: wrong
+ * credentials) that no retry mends.
+ */
 export class TokenError extends Error {
   constructor(
     /** The OAuth2 error code (RFC 6749 section 5.2), for example `invalid_client`. */
@@ -16,6 +20,12 @@ export class TokenError extends Error {
   ) {
     super(description ? `${error}: ${description}` : error);
     this.name = 'TokenError';
+  }
+
+  get transient(): boolean {
+    // An answer without an OAuth2 error body is `http_<status>`; a 5xx there (or `temporarily_unavailable`, which
+    // some servers send) is the server's trouble, not the credentials'.
+    return this.error === 'unreachable' || this.error === 'temporarily_unavailable' || /^http_5\d\d$/.test(this.error);
   }
 }
 

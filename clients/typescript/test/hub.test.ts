@@ -30,6 +30,8 @@ import {
 
 const LABELS = ['behavior:glorification', 'content_type:image'];
 const WAIT_MS = 30_000; // generous: a change reaches a live subscriber well within a second on an idle machine
+// A hub start takes seconds, more on a busy machine, and the channel's reconnect backoff comes on top.
+const RESTART_WAIT_MS = 180_000;
 
 function env(name: string): string {
   const value = process.env[name];
@@ -91,6 +93,11 @@ async function cuttableProxy(target: string) {
       cut();
     },
   };
+}
+
+/** Runs clients/sdk-hub.sh (`kill`: SIGKILL, `start`: on the same ports and data folder). */
+async function hub(command: 'kill' | 'start'): Promise<void> {
+  await promisify(execFile)(env('HASHHUB_HUB_CONTROL'), [command], { timeout: RESTART_WAIT_MS });
 }
 
 async function syncToEnd(client: HubClient, cursor = '', pageSize = 0) {
@@ -286,6 +293,103 @@ describe('HubClient against a real hub', () => {
       client.close();
       proxy.close();
     }
+  });
+
+  it('subscribe_hubKilledAndRestarted_reconnectsAndHoldsEveryChangeOnceInLogOrder', async () => {
+    // B's token source runs on a clock the test moves, so that B's reconnect must fetch a new token while the hub,
+    // and so its token endpoint, is down.
+    let now = Date.now();
+    const credentials = new ClientCredentials({
+      tokenUrl: env('HASHHUB_TOKEN_URL'),
+      clientId: env('HASHHUB_B_CLIENT_ID'),
+      clientSecret: env('HASHHUB_B_CLIENT_SECRET'),
+      clock: () => now,
+    });
+    const client = new HubClient({ address: env('HASHHUB_ADDRESS'), tokenUrl: '', clientId: '', clientSecret: '', credentials });
+    const { cursor: start } = await syncToEnd(client);
+    const subscription = client.subscribe(start);
+    // The live sync: it applies each change as it comes (here: records cursor, signal and kind, in order) and keeps
+    // pulling all along, so that it reconnects while the hub is down, as a member's would.
+    const applied: [string, string, string][] = [];
+    let last: SubscriptionEvent['kind'] | undefined;
+    let ended = false;
+    let failure: unknown;
+    let wake = () => {};
+    const pump = (async () => {
+      try {
+        for await (const event of subscription) {
+          if (event.kind === 'change') {
+            applied.push([event.change.cursor, event.change.signal!.id, event.change.kind]);
+          }
+          last = event.kind;
+          wake();
+        }
+      } catch (e) {
+        failure = e;
+      } finally {
+        ended = true;
+        wake();
+      }
+    })();
+    const until = async (condition: () => boolean, what: string) => {
+      while (!condition()) {
+        if (ended) {
+          assert.fail(`the subscription ended (${String(failure ?? 'closed')}) before ${what}`);
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    };
+    const appliedIds = () => new Set(applied.map(([, signal]) => signal));
+    // Bounded whatever happens: the subscription is closed (and the test fails waiting) after this.
+    const timer = setTimeout(() => subscription.close(), RESTART_WAIT_MS * 2);
+    const acked: string[] = [];
+    let down = false;
+    const contributeOne = async () => acked.push((await contribute(md5(hex(16))))[0].signalId);
+    try {
+      await until(() => last !== undefined, 'the catch-up');
+      for (let i = 0; i < 3; i++) {
+        await contributeOne();
+      }
+      await until(() => appliedIds().has(acked[0]), 'the first change');
+      // Mid-way: the stream is live and delivering; two more commit, and the hub dies at once, before or while it
+      // sends them.
+      for (let i = 0; i < 2; i++) {
+        await contributeOne();
+      }
+      const aFetches = a.credentials.fetches;
+      now += 3_600_000; // B's token is due: its reconnect fetches a new one, first while the hub is down
+      await hub('kill');
+      down = true;
+      await hub('start');
+      down = false;
+      for (let i = 0; i < 3; i++) {
+        await contributeOne(); // A's channel reconnects by itself
+      }
+      // The signing keys are in the data folder: A's token from before the restart is still accepted.
+      assert.equal(a.credentials.fetches, aFetches);
+      // Every acknowledged change applied, then caught up: anything the stream still held (a duplicate) would have
+      // come before this.
+      await until(() => last === 'caughtUp' && acked.every((id) => appliedIds().has(id)), 'every acknowledged change');
+    } finally {
+      clearTimeout(timer);
+      subscription.close();
+      await pump;
+      if (down) {
+        await hub('start'); // for the tests after this one
+      }
+    }
+
+    const log = await syncToEnd(client, start);
+    client.close();
+    // The log after the restart holds exactly what A was told was committed (no other writer runs meanwhile), and
+    // the live sync applied exactly the log: each change once, in log order.
+    assert.deepEqual(log.changes.map((c) => c.signal!.id), acked);
+    assert.deepEqual(applied, log.changes.map((c) => [c.cursor, c.signal!.id, c.kind]));
+    assert.equal(subscription.cursor, log.cursor); // where the next sync resumes: the end of the log
+    assert.ok(subscription.reconnects >= 1, 'the stream was reopened');
+    assert.ok(credentials.fetches >= 2, 'a new token was fetched after the restart');
   });
 
   it('match_pdqFewBitsAway_returnsSignalWithDistance', async () => {
