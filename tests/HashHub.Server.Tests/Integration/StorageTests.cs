@@ -85,4 +85,34 @@ public sealed class StorageTests
         var plain = new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = "Host=127.0.0.1;Options=-c work_mem=8MB" };
         Assert.That(plain.ResolveConnectionString(), Does.Contain("-c work_mem=8MB -c jit=off"));
     }
+
+    /// <summary>
+    /// WAL and synchronous=FULL keep acknowledged writes durable across a machine crash; the larger page cache and
+    /// the memory map keep bulk ingest from rereading the signal index from the file.
+    /// </summary>
+    [Test]
+    public async Task Sqlite_HubConnections_AreDurableWithLargeCache()
+    {
+        using var hub = await HubFactory.CreateAsync(StorageProvider.Sqlite);
+        await using var scope = hub.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        await db.Database.OpenConnectionAsync();
+        try
+        {
+            async Task<string?> Pragma(string name)
+            {
+                await using var command = db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = "PRAGMA " + name;
+                return Convert.ToString(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            Assert.That(await Pragma("journal_mode"), Is.EqualTo("wal"));
+            Assert.That(await Pragma("synchronous"), Is.EqualTo("2"), "FULL");
+            Assert.That(await Pragma("cache_size"), Is.EqualTo("-65536"));
+            Assert.That(await Pragma("mmap_size"), Is.EqualTo("268435456"));
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
 }
