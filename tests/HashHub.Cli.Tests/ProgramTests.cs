@@ -15,22 +15,32 @@ public sealed class ProgramTests
     }
 
     [Test]
-    public async Task Run_UnknownCommand_ExitCode1OnStderr()
+    public async Task Run_UnknownCommand_ExitCode2OnStderr()
     {
         var result = await CliRunner.RunAsync("frobnicate");
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("frobnicate"));
         Assert.That(result.Out, Is.Empty);
     }
 
     [Test]
-    public async Task Run_UnknownOption_ExitCode1()
+    public async Task Run_UnknownOption_ExitCode2()
     {
         var result = await CliRunner.RunAsync("hash", "--no-such-option", "x.jpg");
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("no-such-option"));
+    }
+
+    /// <summary>1 means "matched" to a script: a mistyped match must not exit 1.</summary>
+    [Test]
+    public async Task Match_UnknownOption_ExitCode2NotMatched()
+    {
+        var result = await CliRunner.RunAsync("match", "--jsn", "upload.jpg");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("jsn"));
     }
 
     [Test]

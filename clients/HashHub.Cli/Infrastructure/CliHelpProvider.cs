@@ -17,10 +17,9 @@ internal sealed class CliHelpProvider(ICommandAppSettings settings) : HelpProvid
         }
         var codes = new Grid().AddColumn(new GridColumn().PadLeft(4)).AddColumn(new GridColumn().PadLeft(2));
         codes.AddRow(Code(ExitCodes.Success), "success");
-        codes.AddRow(Code(ExitCodes.Usage), "bad command line: unknown command or option, missing argument, value out of range");
+        codes.AddRow("1", "match only: something matched");
         codes.AddRow(Code(ExitCodes.InputError),
-            "an input file could not be read or is malformed, no such profile, or the hub refused or was unreachable; stderr says why");
-        codes.AddRow("", "(match: 0 nothing matched, 1 something matched, 2 error)");
+            "error: a bad command line, an input file that could not be read or is malformed, no such profile, or the hub refused or was unreachable; stderr says why");
         codes.AddRow(Code(ExitCodes.Cancelled), "interrupted (Ctrl+C)");
         yield return Text.NewLine;
         yield return new Markup("[yellow]EXIT CODES:[/]");

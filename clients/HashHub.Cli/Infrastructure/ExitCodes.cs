@@ -6,8 +6,12 @@ internal static class ExitCodes
     /// <summary>Everything asked for was done.</summary>
     public const int Success = 0;
 
-    /// <summary>The command line was wrong: unknown option, missing argument, value out of range.</summary>
-    public const int Usage = 1;
+    /// <summary>
+    /// The command line was wrong: unknown option, missing argument, value out of range. The same code as every
+    /// other error (as grep does), so that 1 only ever means "matched": a mistyped <c>hashhub match</c> in a
+    /// script must not read as a match.
+    /// </summary>
+    public const int Usage = 2;
 
     /// <summary>
     /// An input file could not be read or holds malformed data (the message names the file and line), or the hub

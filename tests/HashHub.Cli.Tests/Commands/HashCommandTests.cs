@@ -161,11 +161,11 @@ public sealed class HashCommandTests
     }
 
     [Test]
-    public async Task Hash_NoFile_ExitCode1()
+    public async Task Hash_NoFile_ExitCode2()
     {
         var result = await CliRunner.RunAsync("hash");
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Is.Not.Empty);
     }
 

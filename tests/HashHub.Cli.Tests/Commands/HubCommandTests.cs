@@ -28,78 +28,78 @@ public sealed class HubCommandTests
     }
 
     [Test]
-    public async Task Login_BothSecretOptions_ExitCode1()
+    public async Task Login_BothSecretOptions_ExitCode2()
     {
         var result = await CliRunner.RunAsync(
             ["login", "--hub", "http://127.0.0.1:1", "--client-id", "x", "--client-secret", "s", "--secret-stdin", "--config", ScratchConfig()], "s");
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("not both"));
     }
 
     [Test]
-    public async Task Login_NoSecret_ExitCode1()
+    public async Task Login_NoSecret_ExitCode2()
     {
         var result = await CliRunner.RunAsync("login", "--hub", "http://127.0.0.1:1", "--client-id", "x", "--config", ScratchConfig());
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("--secret-stdin"));
     }
 
     [TestCase("hub.example.org")]
     [TestCase("ftp://hub.example.org")]
-    public async Task Login_HubNotAnHttpUrl_ExitCode1(string hub)
+    public async Task Login_HubNotAnHttpUrl_ExitCode2(string hub)
     {
         var result = await CliRunner.RunAsync("login", "--hub", hub, "--client-id", "x", "--client-secret", "s", "--config", ScratchConfig());
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("--hub"));
     }
 
     [Test]
-    public async Task Login_EmptyStdin_ExitCode1AndNoProfileWritten()
+    public async Task Login_EmptyStdin_ExitCode2AndNoProfileWritten()
     {
         var config = ScratchConfig();
 
         var result = await CliRunner.RunAsync(["login", "--hub", "http://127.0.0.1:1", "--client-id", "x", "--secret-stdin", "--config", config], "");
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(File.Exists(config), Is.False);
     }
 
     [Test]
-    public async Task Submit_NoLabel_ExitCode1()
+    public async Task Submit_NoLabel_ExitCode2()
     {
         var result = await CliRunner.RunAsync("submit", "a.jpg", "--config", ScratchConfig());
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("--label"));
     }
 
     [Test]
-    public async Task Submit_UnknownSource_ExitCode1()
+    public async Task Submit_UnknownSource_ExitCode2()
     {
         var result = await CliRunner.RunAsync("submit", "a.jpg", "--label", "behavior:glorification", "--source", "rumour", "--config", ScratchConfig());
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("--source").And.Contain("rumour"));
     }
 
     [Test]
-    public async Task Submit_EmptyGroup_ExitCode1()
+    public async Task Submit_EmptyGroup_ExitCode2()
     {
         var result = await CliRunner.RunAsync("submit", "a.jpg", "--label", "behavior:glorification", "--group", " ", "--config", ScratchConfig());
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("--group"));
     }
 
     [Test]
-    public async Task Match_NoFile_ExitCode1()
+    public async Task Match_NoFile_ExitCode2()
     {
         var result = await CliRunner.RunAsync("match", "--config", ScratchConfig());
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
     }
 
     [TestCase("match", "a.jpg")]

@@ -41,11 +41,11 @@ public sealed class LookupCommandTests
     [TestCase("64")]
     [TestCase("-1")]
     [TestCase("256")]
-    public async Task Lookup_RadiusOutOfRange_ExitCode1AndSaysRange(string radius)
+    public async Task Lookup_RadiusOutOfRange_ExitCode2AndSaysRange(string radius)
     {
         var result = await CliRunner.RunAsync("lookup", "--list", Haystack, "--radius", radius, Needles);
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("--radius").And.Contain("between 0 and 63"));
         Assert.That(result.Out, Is.Empty);
     }
@@ -136,11 +136,11 @@ public sealed class LookupCommandTests
     }
 
     [Test]
-    public async Task Lookup_WithoutList_ExitCode1()
+    public async Task Lookup_WithoutList_ExitCode2()
     {
         var result = await CliRunner.RunAsync("lookup", Needles);
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("list"));
     }
 
