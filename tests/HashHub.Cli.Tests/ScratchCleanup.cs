@@ -13,5 +13,18 @@ public sealed class ScratchCleanup
         {
             Directory.Delete(TestFiles.ScratchRoot, recursive: true);
         }
+        // The parent is shared by concurrent runs (one folder per process): removed only once empty.
+        var parent = Path.GetDirectoryName(TestFiles.ScratchRoot)!;
+        if (Directory.Exists(parent) && !Directory.EnumerateFileSystemEntries(parent).Any())
+        {
+            try
+            {
+                Directory.Delete(parent);
+            }
+            catch (IOException)
+            {
+                // Another run created its folder meanwhile.
+            }
+        }
     }
 }
