@@ -40,139 +40,113 @@ internal sealed class ChangeReader(HubDbContext db)
     /// filtered in the same query; a signal with none is still in the page, with no contributions, and the caller
     /// skips it. The page is bounded by the changes scanned, so a page of changes all filtered out still advances.
     /// </summary>
-    public async Task<ChangePage> ReadAsync(long afterSeq, int pageSize, IReadOnlyCollection<string> types, string? viewer, CancellationToken cancellationToken)
+    public Task<ChangePage> ReadAsync(long afterSeq, int pageSize, IReadOnlyCollection<string> types, string? viewer, CancellationToken cancellationToken) =>
+        OnOpenConnectionAsync(() => ReadOpenAsync(afterSeq, pageSize, types, viewer, cancellationToken), cancellationToken);
+
+    private async Task<ChangePage> ReadOpenAsync(long afterSeq, int pageSize, IReadOnlyCollection<string> types, string? viewer, CancellationToken cancellationToken)
     {
-        var connection = db.Database.GetDbConnection();
-        var opened = connection.State != System.Data.ConnectionState.Open;
-        if (opened)
+        // The newest change, by a backward step on the primary key: as cheap as MAX("Seq"), and it brings the
+        // head's commit time for the lag figures (LogHead in sync.proto).
+        var (head, headAt) = await ReadNewestAsync(atOrBefore: null, cancellationToken);
+        if (head <= afterSeq)
         {
-            await db.Database.OpenConnectionAsync(cancellationToken);
+            // Caught up: the cursor is at the head (or, for a cursor past it, treated as there).
+            return new ChangePage([], new Dictionary<long, SignalEntity>(), afterSeq, false, new LogPosition(afterSeq, head, headAt, headAt));
         }
-        try
-        {
-            // The newest change, by a backward step on the primary key: as cheap as MAX("Seq"), and it brings the
-            // head's commit time for the lag figures (LogHead in sync.proto).
-            var (head, headAt) = await ReadNewestAsync(atOrBefore: null, cancellationToken);
-            if (head <= afterSeq)
-            {
-                // Caught up: the cursor is at the head (or, for a cursor past it, treated as there).
-                return new ChangePage([], new Dictionary<long, SignalEntity>(), afterSeq, false, new LogPosition(afterSeq, head, headAt, headAt));
-            }
 
-            var changes = new List<ChangeEntity>(Math.Min(pageSize, 10_000));
-            var signals = new Dictionary<long, SignalEntity>();
-            await using (var command = CreateCommand(ChangesSql(types.Count > 0, viewer is not null)))
+        var changes = new List<ChangeEntity>(Math.Min(pageSize, 10_000));
+        var signals = new Dictionary<long, SignalEntity>();
+        await using (var command = CreateCommand(ChangesSql(types.Count > 0, viewer is not null)))
+        {
+            AddParameter(command, "after", afterSeq);
+            if (viewer is not null)
             {
-                AddParameter(command, "after", afterSeq);
-                if (viewer is not null)
+                AddParameter(command, "viewer", viewer);
+            }
+            AddParameter(command, "n", pageSize);
+            if (types.Count > 0)
+            {
+                AddListParameter(command, "types", types.ToArray());
+            }
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            // One row per (change, contribution of its signal), in log order. A signal changed twice in the
+            // page takes its contributions from the rows of its first change only.
+            var firstSeq = new Dictionary<long, long>();
+            var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            ChangeEntity? current = null;
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var seq = reader.GetInt64(0);
+                var signalId = reader.GetInt64(3);
+                if (current?.Seq != seq)
                 {
-                    AddParameter(command, "viewer", viewer);
-                }
-                AddParameter(command, "n", pageSize);
-                if (types.Count > 0)
-                {
-                    AddListParameter(command, "types", types.ToArray());
-                }
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-                // One row per (change, contribution of its signal), in log order. A signal changed twice in the
-                // page takes its contributions from the rows of its first change only.
-                var firstSeq = new Dictionary<long, long>();
-                var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                ChangeEntity? current = null;
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    var seq = reader.GetInt64(0);
-                    var signalId = reader.GetInt64(3);
-                    if (current?.Seq != seq)
+                    current = new ChangeEntity
                     {
-                        current = new ChangeEntity
+                        Seq = seq,
+                        Kind = (ChangeKind)reader.GetInt32(1),
+                        CommittedAt = ReadTime(reader, 2),
+                        SignalId = signalId,
+                        SignalType = reader.GetString(4),
+                    };
+                    changes.Add(current);
+                    if (firstSeq.TryAdd(signalId, seq))
+                    {
+                        signals[signalId] = new SignalEntity
                         {
-                            Seq = seq,
-                            Kind = (ChangeKind)reader.GetInt32(1),
-                            CommittedAt = ReadTime(reader, 2),
-                            SignalId = signalId,
-                            SignalType = reader.GetString(4),
+                            Id = signalId,
+                            Type = reader.GetString(4),
+                            Value = reader.GetString(5),
+                            Quality = reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                            Status = (SignalStatus)reader.GetInt32(7),
+                            CreatedAt = ReadTime(reader, 8),
+                            UpdatedAt = ReadTime(reader, 9),
                         };
-                        changes.Add(current);
-                        if (firstSeq.TryAdd(signalId, seq))
-                        {
-                            signals[signalId] = new SignalEntity
-                            {
-                                Id = signalId,
-                                Type = reader.GetString(4),
-                                Value = reader.GetString(5),
-                                Quality = reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                                Status = (SignalStatus)reader.GetInt32(7),
-                                CreatedAt = ReadTime(reader, 8),
-                                UpdatedAt = ReadTime(reader, 9),
-                            };
-                        }
-                    }
-                    if (firstSeq[signalId] == seq && !reader.IsDBNull(10))
-                    {
-                        signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId, labels));
                     }
                 }
-            }
-
-            // Contributions come in index order; the contract lists them oldest first.
-            foreach (var signal in signals.Values)
-            {
-                if (signal.Contributions.Count > 1)
+                if (firstSeq[signalId] == seq && !reader.IsDBNull(10))
                 {
-                    signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
+                    signals[signalId].Contributions.Add(ReadContribution(reader, 10, signalId, labels));
                 }
             }
-            // Sharing scopes of the contributions not shared with all (one more query, and none in the common case).
-            await Sharing.Visibility.LoadGroupsAsync(db, signals.Values.SelectMany(s => s.Contributions), cancellationToken);
-
-            // A full page ends at its last change. A short page means the query saw the whole committed log, and
-            // everything up to the head read before it was committed already: the cursor may pass the changes the
-            // type filter skipped up to there.
-            var last = changes.Count > 0 ? changes[^1].Seq : afterSeq;
-            var nextSeq = changes.Count == pageSize ? last : Math.Max(last, head);
-            // The cursor's change is known either way: the page's last change, or the head.
-            var nextAt = nextSeq == head ? headAt : changes[^1].CommittedAt;
-            return new ChangePage(changes, signals, nextSeq, nextSeq < head, new LogPosition(nextSeq, head, headAt, nextAt));
         }
-        finally
+
+        // Contributions come in index order; the contract lists them oldest first.
+        foreach (var signal in signals.Values)
         {
-            if (opened)
+            if (signal.Contributions.Count > 1)
             {
-                await db.Database.CloseConnectionAsync();
+                signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
             }
         }
+        // Sharing scopes of the contributions not shared with all (one more query, and none in the common case).
+        await Sharing.Visibility.LoadGroupsAsync(db, signals.Values.SelectMany(s => s.Contributions), cancellationToken);
+
+        // A full page ends at its last change. A short page means the query saw the whole committed log, and
+        // everything up to the head read before it was committed already: the cursor may pass the changes the
+        // type filter skipped up to there.
+        var last = changes.Count > 0 ? changes[^1].Seq : afterSeq;
+        var nextSeq = changes.Count == pageSize ? last : Math.Max(last, head);
+        // The cursor's change is known either way: the page's last change, or the head.
+        var nextAt = nextSeq == head ? headAt : changes[^1].CommittedAt;
+        return new ChangePage(changes, signals, nextSeq, nextSeq < head, new LogPosition(nextSeq, head, headAt, nextAt));
     }
 
     /// <summary>
     /// Where the log ends as seen from <paramref name="cursorSeq"/>, without reading changes: two primary-key lookups
     /// (the newest change, and the change at the cursor).
     /// </summary>
-    public async Task<LogPosition> ReadHeadAsync(long cursorSeq, CancellationToken cancellationToken)
+    public Task<LogPosition> ReadHeadAsync(long cursorSeq, CancellationToken cancellationToken) =>
+        OnOpenConnectionAsync(() => ReadHeadOpenAsync(cursorSeq, cancellationToken), cancellationToken);
+
+    private async Task<LogPosition> ReadHeadOpenAsync(long cursorSeq, CancellationToken cancellationToken)
     {
-        var connection = db.Database.GetDbConnection();
-        var opened = connection.State != System.Data.ConnectionState.Open;
-        if (opened)
+        var (head, headAt) = await ReadNewestAsync(atOrBefore: null, cancellationToken);
+        if (head <= cursorSeq)
         {
-            await db.Database.OpenConnectionAsync(cancellationToken);
+            return new LogPosition(cursorSeq, head, headAt, headAt);
         }
-        try
-        {
-            var (head, headAt) = await ReadNewestAsync(atOrBefore: null, cancellationToken);
-            if (head <= cursorSeq)
-            {
-                return new LogPosition(cursorSeq, head, headAt, headAt);
-            }
-            var cursorAt = cursorSeq <= 0 ? null : (await ReadNewestAsync(cursorSeq, cancellationToken)).CommittedAt;
-            return new LogPosition(cursorSeq, head, headAt, cursorAt);
-        }
-        finally
-        {
-            if (opened)
-            {
-                await db.Database.CloseConnectionAsync();
-            }
-        }
+        var cursorAt = cursorSeq <= 0 ? null : (await ReadNewestAsync(cursorSeq, cancellationToken)).CommittedAt;
+        return new LogPosition(cursorSeq, head, headAt, cursorAt);
     }
 
     /// <summary>The newest change (at or before a sequence number, when given): its number and commit time; 0 and null when there is none.</summary>
@@ -307,5 +281,26 @@ internal sealed class ChangeReader(HubDbContext db)
         p.ParameterName = "@" + name;
         p.Value = value;
         command.Parameters.Add(p);
+    }
+
+    /// <summary>Runs <paramref name="read"/> on the context's connection, opened for it (and closed after) unless already open.</summary>
+    private async Task<T> OnOpenConnectionAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
+    {
+        var opened = db.Database.GetDbConnection().State != System.Data.ConnectionState.Open;
+        if (opened)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+        }
+        try
+        {
+            return await read();
+        }
+        finally
+        {
+            if (opened)
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        }
     }
 }

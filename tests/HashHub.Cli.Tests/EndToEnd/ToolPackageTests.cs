@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
 using HashHub.Cli.Tests.Infrastructure;
+using HashHub.Client.Tests.Infrastructure;
 
 namespace HashHub.Cli.Tests.EndToEnd;
 
@@ -32,8 +32,8 @@ public sealed class ToolPackageTests
             """);
 
         // The configuration this test was built in, so that pack finds the build up to date.
-        var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar))!);
-        await RunAsync("dotnet", "pack", Path.Combine(RepoRoot, "clients", "HashHub.Cli", "HashHub.Cli.csproj"), "-c", configuration, "-o", packages, "--nologo");
+        var configuration = RepoProcess.Configuration;
+        await RepoProcess.RunAsync(null, "dotnet", "pack", Path.Combine(RepoProcess.Root, "clients", "HashHub.Cli", "HashHub.Cli.csproj"), "-c", configuration, "-o", packages, "--nologo");
 
         var package = Directory.GetFiles(packages, "HashHub.Cli.*.nupkg").Single();
         using (var zip = ZipFile.OpenRead(package))
@@ -49,61 +49,13 @@ public sealed class ToolPackageTests
             Assert.That(await reader.ReadToEndAsync(), Does.Contain("Name=\"hashhub\""));
         }
 
-        await RunAsync("dotnet", "tool", "install", "HashHub.Cli", "--tool-path", tools, "--configfile", config);
+        await RepoProcess.RunAsync(null, "dotnet", "tool", "install", "HashHub.Cli", "--tool-path", tools, "--configfile", config);
         var installed = Path.Combine(tools, OperatingSystem.IsWindows() ? "hashhub.exe" : "hashhub");
         Assert.That(File.Exists(installed), installed);
 
         var image = TestFiles.VectorPath(Image);
-        var output = await RunAsync(installed, "hash", "--json", image);
+        var output = await RepoProcess.RunAsync(null, installed, "hash", "--json", image);
         using var json = JsonDocument.Parse(output.Trim());
         Assert.That(json.RootElement.GetProperty("pdq").GetString(), Is.EqualTo(TestFiles.Manifest(Image).PdqFullRes));
-    }
-
-    private static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "HashHub.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-            throw new DirectoryNotFoundException("HashHub.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
-
-    /// <summary>Runs a process to its end (at most five minutes); fails the test with its output when it fails.</summary>
-    private static async Task<string> RunAsync(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var output = await stdout;
-        Assert.That(process.ExitCode, Is.Zero, $"{file} {string.Join(' ', args)}\n{output}\n{await stderr}");
-        return output;
     }
 }

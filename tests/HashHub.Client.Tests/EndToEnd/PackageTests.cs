@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using HashHub.Client.Tests.Infrastructure;
 using HashHub.Core.Signals.Pdq;
 
@@ -23,10 +22,10 @@ public sealed class PackageTests
             Directory.CreateDirectory(consumer);
             // The build this test runs with, packed as is: packing with another version would rebuild the projects
             // in place while other test assemblies may be packing them too.
-            var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar))!);
+            var configuration = RepoProcess.Configuration;
             foreach (var project in new[] { "src/HashHub.Core/HashHub.Core.csproj", "clients/HashHub.Client/HashHub.Client.csproj" })
             {
-                await RunAsync(null, "dotnet", "pack", Path.Combine(RepoRoot, project), "-c", configuration, "-o", feed, "--nologo");
+                await RepoProcess.RunAsync(null, "dotnet", "pack", Path.Combine(RepoProcess.Root, project), "-c", configuration, "-o", feed, "--nologo");
             }
             var packages = Directory.GetFiles(feed, "*.nupkg").Select(Path.GetFileName).ToList();
             Assert.That(packages, Has.Count.EqualTo(2).And.Some.StartsWith("HashHub.Core.").And.Some.StartsWith("HashHub.Client."));
@@ -66,7 +65,7 @@ public sealed class PackageTests
                 Console.WriteLine($"{typeof(HashHubClient).Assembly.GetName().Name} {pdq.Hash.ToHex()} {pdq.Quality}");
                 """);
 
-            var output = await RunAsync(consumer, "dotnet", "run", "--project", consumer, "--", TestImages.Photo);
+            var output = await RepoProcess.RunAsync(consumer, "dotnet", "run", "--project", consumer, "--", TestImages.Photo);
 
             // Our two packages were taken from the feed into this test's own folder, not found already extracted in
             // the machine's cache (which would be an older build).
@@ -90,53 +89,4 @@ public sealed class PackageTests
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-
-    private static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "HashHub.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-            throw new DirectoryNotFoundException("HashHub.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
-
-    /// <summary>Runs a process to its end (at most five minutes); fails the test with its output when it fails.</summary>
-    private static async Task<string> RunAsync(string? directory, string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = directory ?? Environment.CurrentDirectory,
-        };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var output = await stdout;
-        Assert.That(process.ExitCode, Is.Zero, $"{file} {string.Join(' ', args)}\n{output}\n{await stderr}");
-        return output;
-    }
 }
