@@ -19,8 +19,6 @@ public sealed record HubFieldViolation(string Field, string Description)
 /// <summary>Reads the details the hub puts in its errors.</summary>
 public static class HubErrors
 {
-    private const string DetailsTrailer = "grpc-status-details-bin";
-
     /// <summary>
     /// The fields an <c>InvalidArgument</c> answer names (its <c>google.rpc.BadRequest</c> detail), in the hub's order;
     /// empty for other errors. The exception's <see cref="RpcException.Status"/> detail summarises them as one line.
@@ -36,23 +34,8 @@ public static class HubErrors
     public static IReadOnlyList<HubFieldViolation> FieldViolations(RpcException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var bytes = exception.Trailers.GetValueBytes(DetailsTrailer);
-        if (bytes is null)
-        {
-            return [];
-        }
-        Google.Rpc.Status status;
-        try
-        {
-            status = Google.Rpc.Status.Parser.ParseFrom(bytes);
-        }
-        catch (Google.Protobuf.InvalidProtocolBufferException)
-        {
-            return [];
-        }
-        return [.. status.Details
-            .Where(d => d.Is(BadRequest.Descriptor))
-            .SelectMany(d => d.Unpack<BadRequest>().FieldViolations)
-            .Select(v => new HubFieldViolation(v.Field, v.Description))];
+        return exception.GetRpcStatus()?.GetDetail<BadRequest>() is { } badRequest
+            ? [.. badRequest.FieldViolations.Select(v => new HubFieldViolation(v.Field, v.Description))]
+            : [];
     }
 }
