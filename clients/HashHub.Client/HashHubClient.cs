@@ -72,7 +72,7 @@ public sealed partial class HashHubClient : IAsyncDisposable
         _store = store;
         if (store is not null)
         {
-            _sync = new SyncEngine(new Protos.V1.Sync.SyncClient(invoker), _tokens, store, _index, options, _logger);
+            _sync = new SyncEngine(new Protos.V1.Sync.SyncClient(invoker), new Protos.V1.Snapshots.SnapshotsClient(invoker), _tokens, store, _index, options, _logger);
         }
     }
 

@@ -61,6 +61,13 @@ public sealed class HubClientOptions
     /// <summary>Changes read per <c>ReadChanges</c> page (1-5,000; default 1,000). Each page is one store transaction.</summary>
     public int SyncPageSize { get; set; } = 1_000;
 
+    /// <summary>
+    /// Whether a store with no cursor (a first sync, or a resync) starts from the hub's snapshot of every signal and then
+    /// reads the changes after it (default true), instead of reading the hub's whole change log from the start. Both end
+    /// with the same copy; the snapshot carries each signal once and no tombstones, so it is much less to read.
+    /// </summary>
+    public bool BootstrapFromSnapshot { get; set; } = true;
+
     /// <summary>The clock (tests pass a fake one). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -51,5 +51,6 @@ internal sealed class SyncCommand(CliOutput output) : AsyncCommand<HubSettings>
     }
 
     private static string Note(SyncResult result) =>
-        result.Resynced ? "; the hub asked for a full resync" : result.Bootstrapped ? "; first sync (bootstrap)" : "";
+        (result.Resynced ? "; the hub asked for a full resync" : result.Bootstrapped ? "; first sync (bootstrap)" : "")
+        + (result.FromSnapshot ? ", from the hub's snapshot (each active signal once) and the changes after it" : "");
 }

@@ -9,16 +9,21 @@ namespace HashHub.Client.Sync;
 
 /// <summary>
 /// Paged and live sync from the hub's change log into the store, then into the match index. One page at a time:
-/// pages are the unit of the store's transactions, and the index changes only after a page committed.
+/// pages are the unit of the store's transactions, and the index changes only after a page committed. A store with no
+/// cursor (a first sync, or a resync) starts from the hub's snapshot (snapshots.proto) and reads the log after it.
 /// </summary>
 internal sealed partial class SyncEngine(
-    Protos.V1.Sync.SyncClient sync, TokenSource tokens, LocalStore store, LocalIndex index, HubClientOptions options, ILogger logger)
+    Protos.V1.Sync.SyncClient sync, Snapshots.SnapshotsClient snapshots, TokenSource tokens, LocalStore store, LocalIndex index, HubClientOptions options, ILogger logger)
 {
+    /// <summary>Attempts at reading a snapshot before the error reaches the caller.</summary>
+    private const int MaxSnapshotAttempts = 4;
+
     /// <summary>Live mode applies a burst at most this large per transaction.</summary>
     private const int LiveFlushSize = 500;
 
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly TimeProvider _time = options.TimeProvider;
+    private bool _snapshots = options.BootstrapFromSnapshot;
 
     /// <summary>Reads pages until the hub has nothing newer.</summary>
     public async Task<SyncResult> SyncAsync(IProgress<SyncResult>? progress, CancellationToken cancellationToken)
@@ -27,10 +32,36 @@ internal sealed partial class SyncEngine(
         var bootstrapped = cursor.Length == 0;
         var resynced = false;
         var reset = false;
+        var fromSnapshot = false;
         long applied = 0;
         var pages = 0;
         while (true)
         {
+            if (cursor.Length == 0 && _snapshots)
+            {
+                try
+                {
+                    var (records, chunks, snapshotCursor, snapshotLag) = await BootstrapAsync(cancellationToken).ConfigureAwait(false);
+                    reset = false;
+                    applied += records;
+                    pages += chunks;
+                    cursor = snapshotCursor;
+                    fromSnapshot = true;
+                    progress?.Report(new SyncResult(applied, pages, bootstrapped, resynced, cursor, snapshotLag, fromSnapshot));
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+                {
+                    // A hub without snapshots: read its whole log instead.
+                    _snapshots = false;
+                    LogNoSnapshots(logger);
+                }
+                catch (StaleCursorException)
+                {
+                    // Another sync of this store bootstrapped it meanwhile: go on from where it got to.
+                    cursor = store.ReadCursor();
+                    continue;
+                }
+            }
             ReadChangesResponse page;
             try
             {
@@ -60,9 +91,87 @@ internal sealed partial class SyncEngine(
             cursor = page.NextCursor;
             if (!page.HasMore)
             {
-                return new SyncResult(applied, pages, bootstrapped, resynced, cursor, lag);
+                return new SyncResult(applied, pages, bootstrapped, resynced, cursor, lag, fromSnapshot);
             }
-            progress?.Report(new SyncResult(applied, pages, bootstrapped, resynced, cursor, lag));
+            progress?.Report(new SyncResult(applied, pages, bootstrapped, resynced, cursor, lag, fromSnapshot));
+        }
+    }
+
+    /// <summary>
+    /// Replaces the store's content with the hub's snapshot, a batch of <see cref="HubClientOptions.SyncPageSize"/> records
+    /// per transaction. The cursor stays empty until the last batch, which saves the snapshot's: a bootstrap cut off
+    /// half-way starts over (its first batch drops what the store held), rather than going on from a cursor that would
+    /// skip the rest of the snapshot. A broken stream is read again from the start, a few times, after a backoff; a
+    /// rejected token is renewed once per attempt (streams do not pass through <see cref="Resilience.HubCallInterceptor"/>).
+    /// </summary>
+    /// <returns>The records applied, the transactions, and the cursor and lag saved.</returns>
+    private async Task<(long Records, int Batches, string Cursor, SyncLag? Lag)> BootstrapAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var token = await tokens.GetAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await ReadSnapshotAsync(token, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated && attempt < MaxSnapshotAttempts)
+            {
+                tokens.Invalidate(token);
+            }
+            catch (RpcException e) when (attempt < MaxSnapshotAttempts && !cancellationToken.IsCancellationRequested
+                && e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DataLoss or StatusCode.ResourceExhausted)
+            {
+                var delay = Backoff(attempt);
+                LogSnapshotRetry(logger, e.Message, delay.TotalMilliseconds);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<(long Records, int Batches, string Cursor, SyncLag? Lag)> ReadSnapshotAsync(string token, CancellationToken cancellationToken)
+    {
+        var headers = new Metadata { { "authorization", "Bearer " + token } };
+        using var call = snapshots.ReadSnapshot(new ReadSnapshotRequest(), headers, cancellationToken: cancellationToken);
+        var from = store.ReadCursor();
+        var first = true;
+        var batch = new List<Change>(options.SyncPageSize);
+        long records = 0;
+        var batches = 0;
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var chunk = call.ResponseStream.Current;
+            foreach (var record in chunk.Signals)
+            {
+                batch.Add(new Change { Kind = ChangeKind.Created, Signal = record });
+                if (batch.Count == options.SyncPageSize)
+                {
+                    await ApplyOrThrowAsync(batch, from, string.Empty, reset: first, lag: null, cancellationToken).ConfigureAwait(false);
+                    from = string.Empty;
+                    first = false;
+                    batches++;
+                    batch.Clear();
+                }
+            }
+            records += chunk.Signals.Count;
+            if (chunk.Cursor.Length > 0)
+            {
+                if (chunk.TotalSignals != records)
+                {
+                    throw new RpcException(new Status(StatusCode.DataLoss, $"The snapshot said it held {chunk.TotalSignals} signals; {records} arrived."));
+                }
+                var lag = SyncLag.From(chunk.Head, _time.GetUtcNow());
+                await ApplyOrThrowAsync(batch, from, chunk.Cursor, reset: first, lag, cancellationToken).ConfigureAwait(false);
+                return (records, batches + 1, chunk.Cursor, lag);
+            }
+        }
+        throw new RpcException(new Status(StatusCode.Unavailable, "The snapshot ended before its last chunk."));
+    }
+
+    private async Task ApplyOrThrowAsync(List<Change> batch, string from, string cursor, bool reset, SyncLag? lag, CancellationToken cancellationToken)
+    {
+        if (!await ApplyAsync(batch, from, cursor, reset, lag, cancellationToken).ConfigureAwait(false))
+        {
+            throw new StaleCursorException();
         }
     }
 
@@ -82,6 +191,21 @@ internal sealed partial class SyncEngine(
             var buffer = new List<Change>();
             try
             {
+                if (cursor.Length == 0 && _snapshots)
+                {
+                    try
+                    {
+                        var (records, _, snapshotCursor, _) = await BootstrapAsync(cancellationToken).ConfigureAwait(false);
+                        reset = false;
+                        cursor = from = snapshotCursor;
+                        onEvent?.Invoke(new SyncEvent(SyncEventKind.Bootstrapped, (int)Math.Min(records, int.MaxValue), cursor, null, []));
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+                    {
+                        _snapshots = false;
+                        LogNoSnapshots(logger);
+                    }
+                }
                 token = await tokens.GetAsync(cancellationToken).ConfigureAwait(false);
                 var headers = new Metadata { { "authorization", "Bearer " + token } };
                 using var call = sync.Subscribe(new SubscribeRequest { Cursor = cursor }, headers, cancellationToken: cancellationToken);
@@ -226,6 +350,12 @@ internal sealed partial class SyncEngine(
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "The hub requires a resync ({Detail}); replacing the local copy")]
     private static partial void LogResync(ILogger logger, string detail);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Reading the hub's snapshot failed ({Reason}); reading it again in {DelayMs} ms")]
+    private static partial void LogSnapshotRetry(ILogger logger, string reason, double delayMs);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "The hub serves no snapshots; bootstrapping from its whole change log")]
+    private static partial void LogNoSnapshots(ILogger logger);
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Live sync disconnected ({Reason}); reconnecting in {DelayMs} ms")]
     private static partial void LogDisconnected(ILogger logger, string reason, double delayMs);

@@ -13,7 +13,11 @@ namespace HashHub.Client.Sync;
 /// How far <paramref name="Cursor"/> was behind the hub when the last page was read: zero changes at the end of a sync;
 /// during one (progress reports) an upper bound of what remains. Null when the hub did not say (an older hub).
 /// </param>
-public sealed record SyncResult(long ChangesApplied, int Pages, bool Bootstrapped, bool Resynced, string Cursor, SyncLag? Lag = null);
+/// <param name="FromSnapshot">
+/// True when the store was filled from the hub's snapshot (<see cref="HubClientOptions.BootstrapFromSnapshot"/>) before the
+/// changes after it were read: <paramref name="ChangesApplied"/> then counts the snapshot's signal records too.
+/// </param>
+public sealed record SyncResult(long ChangesApplied, int Pages, bool Bootstrapped, bool Resynced, string Cursor, SyncLag? Lag = null, bool FromSnapshot = false);
 
 /// <summary>How far a sync cursor is behind the hub's change log, as the hub last said.</summary>
 /// <param name="ChangesBehind">
@@ -69,11 +73,17 @@ public enum SyncEventKind
 
     /// <summary>The subscription broke (the hub restarted, the network failed); it reconnects after a backoff.</summary>
     Disconnected,
+
+    /// <summary>
+    /// The store, which had no cursor, was filled from the hub's snapshot (<see cref="HubClientOptions.BootstrapFromSnapshot"/>):
+    /// <see cref="SyncEvent.Changes"/> says how many signal records it held; the subscription goes on from its cursor.
+    /// </summary>
+    Bootstrapped,
 }
 
 /// <summary>One event of live sync.</summary>
 /// <param name="Kind">What happened.</param>
-/// <param name="Changes">For <see cref="SyncEventKind.Applied"/>: how many changes.</param>
+/// <param name="Changes">For <see cref="SyncEventKind.Applied"/>: how many changes; for <see cref="SyncEventKind.Bootstrapped"/>: how many signal records.</param>
 /// <param name="Cursor">The cursor saved in the store after the event.</param>
 /// <param name="Error">For <see cref="SyncEventKind.Disconnected"/>: why.</param>
 /// <param name="SignalValues">For <see cref="SyncEventKind.Applied"/>: the values of the signals changed.</param>

@@ -198,13 +198,26 @@ internal sealed class ChangeReader(HubDbContext db)
     /// <summary>
     /// The ids of the signals with a contribution that <paramref name="viewer"/> may see and not every member may
     /// (shared within its groups, or its own held for review; for an admin, null, every such contribution), in id order.
+    /// A range on the Visibility index, so its cost follows those few contributions, not the table.
     /// </summary>
     public Task<List<long>> ReadSignalsSeenBeyondAllMembersAsync(string? viewer, CancellationToken cancellationToken) =>
         OnOpenConnectionAsync(async () =>
         {
             var visible = viewer is null ? string.Empty : "AND " + Sharing.Visibility.SqlCondition("v");
+            // The OFFSET keeps the subquery a subquery (neither SQLite nor PostgreSQL flattens one with an OFFSET), so
+            // the viewer's condition, an OR that a planner could answer from the MemberId index (all of a big
+            // contributor's rows) or from Visibility = all members (most rows), applies to the few rows it yields.
+            var keep = db.Provider switch
+            {
+                StorageProvider.Postgres => " OFFSET 0",
+                StorageProvider.Sqlite => " LIMIT -1 OFFSET 0",
+                _ => string.Empty,
+            };
             await using var command = CreateCommand(
-                $"""SELECT DISTINCT v."SignalId" FROM contributions v WHERE v."Visibility" <> {(int)ContributionVisibility.AllMembers} {visible} ORDER BY v."SignalId" """);
+                $"""
+                SELECT DISTINCT v."SignalId" FROM (SELECT * FROM contributions WHERE "Visibility" > {(int)ContributionVisibility.AllMembers}{keep}) v
+                WHERE 1 = 1 {visible} ORDER BY v."SignalId"
+                """);
             if (viewer is not null)
             {
                 AddParameter(command, "viewer", viewer);
@@ -220,8 +233,10 @@ internal sealed class ChangeReader(HubDbContext db)
 
     private string SignalsSql(bool byIds, SnapshotScope scope)
     {
+        // "+ 0" keeps the planners off the Visibility index, which every contribution shared with all matches: the
+        // lookup must go by signal (SQLite took that index and scanned the whole table per signal).
         string Visible(string alias) => scope.AllMembersOnly
-            ? $"AND {alias}.\"Visibility\" = {(int)ContributionVisibility.AllMembers}"
+            ? $"AND ({alias}.\"Visibility\" + 0) = {(int)ContributionVisibility.AllMembers}"
             : scope.Viewer is null ? string.Empty : "AND " + Sharing.Visibility.SqlCondition(alias);
         var where = byIds ? $"\"Id\" {InList("ids")}" : "\"Id\" > @after";
         var page = db.Provider == StorageProvider.SqlServer

@@ -26,8 +26,20 @@ internal sealed record RawSnapshotChunk(ReadOnlyMemory<byte> Records, Proto.Snap
 /// <see cref="SnapshotsMethodProvider.ChunkMarshaller"/>; the contract clients see is unchanged.
 /// </summary>
 [Authorize(Policy = Auth.HubPolicies.Read)]
+[BindServiceMethod(typeof(SnapshotsGrpcService), nameof(BindService))]
 internal sealed class SnapshotsGrpcService(HubDbContext db, HubEpoch epoch, SnapshotStore snapshots, MemberDirectory members, Microsoft.Extensions.Options.IOptions<HubOptions> options)
 {
+    /// <summary>The contract, which gRPC reflection finds here as it does on a generated binding.</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => Proto.Snapshots.Descriptor;
+
+    /// <summary>
+    /// Where gRPC's binders look for a service's methods (the BindServiceMethod attribute). It binds none:
+    /// <see cref="SnapshotsMethodProvider"/> does, with its own marshaller.
+    /// </summary>
+    public static void BindService(ServiceBinderBase binder, SnapshotsGrpcService? service)
+    {
+    }
+
     /// <summary>Ids of the caller's extra signals read per query.</summary>
     private const int ExtraPerRead = 1_000;
 

@@ -5,6 +5,7 @@ using HashHub.Server;
 using HashHub.Server.Auth;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
+using HashHub.Server.Sync;
 using HashHub.Server.Tests.Infrastructure;
 using Npgsql;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,6 +80,8 @@ internal static class HubBenchmark
             $"--Storage:Provider={provider}", $"--Storage:DataDirectory={data}",
             $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpcPort}", $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
             "--Logging:LogLevel:Default=Warning", "--Kestrel:Endpoints:Grpc:Protocols=Http2", "--RateLimits:Enabled=false",
+            // The snapshot is rebuilt when this benchmark says so, not in the background during another measure.
+            "--Hub:SnapshotCheckInterval=12:00:00",
         };
         if (connection is not null)
         {
@@ -130,6 +133,8 @@ internal static class HubBenchmark
             var headers = new Metadata();
             var contributions = new Proto.Contributions.ContributionsClient(channel);
             var sync = new Proto.Sync.SyncClient(channel);
+            var snapshotsClient = new Proto.Snapshots.SnapshotsClient(channel);
+            var snapshots = app.Services.GetRequiredService<SnapshotStore>();
 
             // Warm-up, not measured: the hub's code is compiled tier by tier while it runs (tiered JIT with
             // PGO), which on this machine takes tens of CPU seconds. A few batches through every path, then a
@@ -140,6 +145,7 @@ internal static class HubBenchmark
             {
                 await SyncAllAsync(sync, headers, pageSize);
             }
+            await BootstrapAsync(snapshotsClient, sync, headers);
             await Task.Delay(TimeSpan.FromSeconds(5));
 
             // Baseline: one writer, a tenth of the signals. Then W concurrent writers for the rest.
@@ -158,6 +164,14 @@ internal static class HubBenchmark
                 Report(provider, $"full sync, pages of {pageSize:N0}" + (first is null ? " (baseline)" : string.Empty), (int)received, "changes", cost, first);
                 first ??= ((int)received, cost);
             }
+
+            // Bootstrapping from a snapshot instead: building it (once, whoever reads it), then a reader with an empty
+            // cursor reading it and the changes after its cursor, compared with the log replays above.
+            var build = await Measure(() => snapshots.RebuildAsync(1, CancellationToken.None));
+            Report(provider, "snapshot build (once for all readers)", signals, "signals", build, null);
+            long bootstrapped = 0;
+            var fromSnapshot = await Measure(async () => bootstrapped = await BootstrapAsync(snapshotsClient, sync, headers));
+            Report(provider, "full sync from the snapshot", (int)bootstrapped, "signals", fromSnapshot, first);
         }
         finally
         {
@@ -275,6 +289,31 @@ internal static class HubBenchmark
         while (true)
         {
             var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = pageSize }, headers);
+            received += page.Changes.Count;
+            cursor = page.NextCursor;
+            if (!page.HasMore)
+            {
+                return received;
+            }
+        }
+    }
+
+    /// <summary>Reads the snapshot (every record parsed, as a reader would) and then the changes after its cursor; returns how many records and changes came.</summary>
+    private static async Task<long> BootstrapAsync(Proto.Snapshots.SnapshotsClient snapshots, Proto.Sync.SyncClient sync, Metadata headers)
+    {
+        long received = 0;
+        var cursor = string.Empty;
+        using (var call = snapshots.ReadSnapshot(new Proto.ReadSnapshotRequest(), headers))
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                received += call.ResponseStream.Current.Signals.Count;
+                cursor = call.ResponseStream.Current.Cursor.Length > 0 ? call.ResponseStream.Current.Cursor : cursor;
+            }
+        }
+        while (true)
+        {
+            var page = await sync.ReadChangesAsync(new Proto.ReadChangesRequest { Cursor = cursor, PageSize = 5_000 }, headers);
             received += page.Changes.Count;
             cursor = page.NextCursor;
             if (!page.HasMore)

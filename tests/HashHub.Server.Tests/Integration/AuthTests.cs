@@ -74,7 +74,7 @@ public sealed class AuthTests
         Assert.That(health.Status, Is.EqualTo(HealthCheckResponse.Types.ServingStatus.Serving));
         Assert.That(reflection.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name), Is.SupersetOf(new[]
         {
-            "hashhub.v1.Contributions", "hashhub.v1.Sync", "hashhub.v1.Taxonomy", "hashhub.v1.Audit", "grpc.health.v1.Health",
+            "hashhub.v1.Contributions", "hashhub.v1.Sync", "hashhub.v1.Snapshots", "hashhub.v1.Taxonomy", "hashhub.v1.Audit", "grpc.health.v1.Health",
         }));
     }
 
