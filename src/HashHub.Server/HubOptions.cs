@@ -33,6 +33,24 @@ public sealed class HubOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// How many changes the log must have moved past the signals snapshot (snapshots.proto) before the hub builds a
+    /// new one in the background (default 100,000). A reader bootstrapping from a snapshot reads at most about this
+    /// many changes after it; each rebuild reads every signal once.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long SnapshotRebuildAfterChanges { get; set; } = 100_000;
+
+    /// <summary>How often the hub checks whether the snapshot is due for a rebuild (default 1 minute).</summary>
+    public TimeSpan SnapshotCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Bytes of signal records per snapshot chunk (default 1 MiB): large enough that framing costs nothing, well under
+    /// the 4 MB message limit gRPC clients apply by default.
+    /// </summary>
+    [Range(1_024, 3 * 1024 * 1024)]
+    public int SnapshotChunkBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
     /// Whether new members start on probation, and what releases their held contributions (default
     /// <see cref="ProbationMode.AdminReview"/>). Applies to members created from then on (approved applications,
     /// <c>admin add-member</c> without <c>--no-probation</c>); admin organisations never start on probation.

@@ -141,6 +141,9 @@ internal static class HashHubHostingExtensions
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
         builder.Services.AddScoped<ContributionService>();
+        builder.Services.AddSingleton<SnapshotStore>();
+        builder.Services.AddHostedService<SnapshotRebuilder>();
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddEnumerable(builder.Services, ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<SnapshotsGrpcService>, SnapshotsMethodProvider>());
         builder.Services.AddScoped<Probation.HeldContributions>();
         builder.Services.AddSingleton<MemberDirectory>();
         builder.Services.AddSingleton<HubMatchIndex>();
@@ -163,6 +166,7 @@ internal static class HashHubHostingExtensions
         app.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync).AllowAnonymous();
         app.MapGrpcService<ContributionsGrpcService>();
         app.MapGrpcService<SyncGrpcService>();
+        app.MapGrpcService<SnapshotsGrpcService>();
         app.MapGrpcService<TaxonomyGrpcService>();
         app.MapGrpcService<Audit.AuditGrpcService>();
         app.MapGrpcService<MembersGrpcService>();

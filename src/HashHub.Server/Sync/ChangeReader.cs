@@ -132,6 +132,129 @@ internal sealed class ChangeReader(HubDbContext db)
     }
 
     /// <summary>
+    /// Reads signals in id order, each with the contributions <paramref name="scope"/> lets through (oldest first,
+    /// sharing scopes loaded): the <paramref name="limit"/> signals after <paramref name="afterId"/>, or the signals
+    /// <paramref name="ids"/> names. A signal with no such contribution is still returned, with none, so that a page
+    /// of them still advances the caller's position. What snapshots are made of (<see cref="SnapshotStore"/>).
+    /// </summary>
+    public Task<List<SignalEntity>> ReadSignalsAsync(long afterId, int limit, IReadOnlyCollection<long>? ids, SnapshotScope scope, CancellationToken cancellationToken) =>
+        OnOpenConnectionAsync(() => ReadSignalsOpenAsync(afterId, limit, ids, scope, cancellationToken), cancellationToken);
+
+    private async Task<List<SignalEntity>> ReadSignalsOpenAsync(long afterId, int limit, IReadOnlyCollection<long>? ids, SnapshotScope scope, CancellationToken cancellationToken)
+    {
+        var signals = new List<SignalEntity>(Math.Min(limit, 10_000));
+        await using (var command = CreateCommand(SignalsSql(ids is not null, scope)))
+        {
+            if (ids is not null)
+            {
+                AddListParameter(command, "ids", ids.ToArray());
+            }
+            else
+            {
+                AddParameter(command, "after", afterId);
+            }
+            AddParameter(command, "n", limit);
+            if (scope.Viewer is { } viewer)
+            {
+                AddParameter(command, "viewer", viewer);
+            }
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            SignalEntity? current = null;
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var id = reader.GetInt64(0);
+                if (current?.Id != id)
+                {
+                    current = new SignalEntity
+                    {
+                        Id = id,
+                        Type = reader.GetString(1),
+                        Value = reader.GetString(2),
+                        Quality = reader.IsDBNull(3) ? null : reader.GetInt32(3),
+                        Status = (SignalStatus)reader.GetInt32(4),
+                        CreatedAt = ReadTime(reader, 5),
+                        UpdatedAt = ReadTime(reader, 6),
+                    };
+                    signals.Add(current);
+                }
+                if (!reader.IsDBNull(7))
+                {
+                    current.Contributions.Add(ReadContribution(reader, 7, id, labels));
+                }
+            }
+        }
+        foreach (var signal in signals)
+        {
+            if (signal.Contributions.Count > 1)
+            {
+                signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
+            }
+        }
+        await Sharing.Visibility.LoadGroupsAsync(db, signals.SelectMany(s => s.Contributions), cancellationToken);
+        return signals;
+    }
+
+    /// <summary>
+    /// The ids of the signals with a contribution that <paramref name="viewer"/> may see and not every member may
+    /// (shared within its groups, or its own held for review; for an admin, null, every such contribution), in id order.
+    /// </summary>
+    public Task<List<long>> ReadSignalsSeenBeyondAllMembersAsync(string? viewer, CancellationToken cancellationToken) =>
+        OnOpenConnectionAsync(async () =>
+        {
+            var visible = viewer is null ? string.Empty : "AND " + Sharing.Visibility.SqlCondition("v");
+            await using var command = CreateCommand(
+                $"""SELECT DISTINCT v."SignalId" FROM contributions v WHERE v."Visibility" <> {(int)ContributionVisibility.AllMembers} {visible} ORDER BY v."SignalId" """);
+            if (viewer is not null)
+            {
+                AddParameter(command, "viewer", viewer);
+            }
+            var ids = new List<long>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+            return ids;
+        }, cancellationToken);
+
+    private string SignalsSql(bool byIds, SnapshotScope scope)
+    {
+        string Visible(string alias) => scope.AllMembersOnly
+            ? $"AND {alias}.\"Visibility\" = {(int)ContributionVisibility.AllMembers}"
+            : scope.Viewer is null ? string.Empty : "AND " + Sharing.Visibility.SqlCondition(alias);
+        var where = byIds ? $"\"Id\" {InList("ids")}" : "\"Id\" > @after";
+        var page = db.Provider == StorageProvider.SqlServer
+            ? $"SELECT TOP (@n) * FROM signals WHERE {where} ORDER BY \"Id\""
+            : $"SELECT * FROM signals WHERE {where} ORDER BY \"Id\" LIMIT @n";
+        const string columns = """
+            s."Id", s."Type", s."Value", s."Quality", s."Status", s."CreatedAt", s."UpdatedAt",
+            t."Id", t."MemberId", t."Status", t."Labels", t."SourceKind", t."IncidentId", t."CaseReference", t."Note", t."Quality",
+            t."ContributedAt", t."UpdatedAt", t."RetractedAt", t."Visibility"
+            """;
+        // Per-signal lookups spelled out where a planner could choose to hash the whole contributions table (see
+        // ChangesSql); SQLite does index lookups for this join anyway.
+        return db.Provider switch
+        {
+            StorageProvider.Postgres => $"""
+                SELECT {columns} FROM ({page}) s
+                LEFT JOIN LATERAL (SELECT * FROM contributions v WHERE v."SignalId" = s."Id" {Visible("v")} OFFSET 0) t ON true
+                ORDER BY s."Id"
+                """,
+            StorageProvider.SqlServer => $"""
+                SELECT {columns} FROM ({page}) s
+                OUTER APPLY (SELECT * FROM contributions v WHERE v."SignalId" = s."Id" {Visible("v")}) t
+                ORDER BY s."Id"
+                """,
+            _ => $"""
+                SELECT {columns} FROM ({page}) s
+                LEFT JOIN contributions t ON t."SignalId" = s."Id" {Visible("t")}
+                ORDER BY s."Id"
+                """,
+        };
+    }
+
+    /// <summary>
     /// Where the log ends as seen from <paramref name="cursorSeq"/>, without reading changes: two primary-key lookups
     /// (the newest change, and the change at the cursor).
     /// </summary>

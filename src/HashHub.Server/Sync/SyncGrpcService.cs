@@ -105,7 +105,7 @@ internal sealed partial class SyncGrpcService(
         return ToProto(await new ChangeReader(db).ReadHeadAsync(cursor.Seq, context.CancellationToken));
     }
 
-    private static Proto.LogHead ToProto(LogPosition head)
+    internal static Proto.LogHead ToProto(LogPosition head)
     {
         var message = new Proto.LogHead { ChangesAfterCursor = head.ChangesAfterCursor };
         if (head.HeadCommittedAt is { } headAt)
@@ -159,10 +159,12 @@ internal sealed partial class SyncGrpcService(
     }
 
     /// <summary>The caller's visibility epoch, which its cursors carry.</summary>
-    private Task<int> ViewOfAsync(Caller caller, CancellationToken ct) =>
+    private Task<int> ViewOfAsync(Caller caller, CancellationToken ct) => ViewOfAsync(db, caller, ct);
+
+    internal static Task<int> ViewOfAsync(HubDbContext db, Caller caller, CancellationToken ct) =>
         db.Members.AsNoTracking().Where(m => m.Id == caller.MemberId).Select(m => m.VisibilityEpoch).FirstOrDefaultAsync(ct);
 
-    private static List<string> ParseTypes(IList<Proto.SignalType> requested, string field)
+    internal static List<string> ParseTypes(IList<Proto.SignalType> requested, string field)
     {
         var types = new List<string>(requested.Count);
         for (var i = 0; i < requested.Count; i++)

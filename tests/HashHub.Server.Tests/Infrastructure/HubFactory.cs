@@ -119,6 +119,7 @@ internal sealed class HubClient(GrpcChannel channel, CallInvoker invoker) : IDis
 {
     public Proto.Contributions.ContributionsClient Contributions { get; } = new(invoker);
     public Proto.Sync.SyncClient Sync { get; } = new(invoker);
+    public Proto.Snapshots.SnapshotsClient Snapshots { get; } = new(invoker);
     public Proto.Taxonomy.TaxonomyClient Taxonomy { get; } = new(invoker);
     public Proto.Audit.AuditClient Audit { get; } = new(invoker);
     public Proto.Members.MembersClient Members { get; } = new(invoker);

@@ -39,6 +39,7 @@ public sealed class AuthorizationMatrixTests
         ["hashhub.v1.Sync/ReadChanges"] = (c => c.Sync.ReadChangesAsync(new Proto.ReadChangesRequest()).ResponseAsync, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Sync/Subscribe"] = (FirstSubscribeMessage, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Sync/GetLogHead"] = (c => c.Sync.GetLogHeadAsync(new Proto.GetLogHeadRequest()).ResponseAsync, [U, U, D, K, D, K, K, K]),
+        ["hashhub.v1.Snapshots/ReadSnapshot"] = (FirstSnapshotChunk, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Taxonomy/ListLabels"] = (c => c.Taxonomy.ListLabelsAsync(new Proto.ListLabelsRequest()).ResponseAsync, [U, U, D, K, D, K, K, K]),
         ["hashhub.v1.Taxonomy/AddLabel"] = (c => c.Taxonomy.AddLabelAsync(new Proto.AddLabelRequest { Key = "entity:e" + Guid.NewGuid().ToString("N")[..12], DisplayName = "E" }).ResponseAsync, [U, U, D, D, D, D, D, K]),
         ["hashhub.v1.Audit/ExportAuditLog"] = (c => c.Audit.ExportAuditLogAsync(new Proto.ExportAuditLogRequest()).ResponseAsync, [U, U, D, D, D, D, D, K]),
@@ -111,7 +112,7 @@ public sealed class AuthorizationMatrixTests
         var files = new[]
         {
             Proto.ContributionsReflection.Descriptor, Proto.SyncReflection.Descriptor, Proto.TaxonomyReflection.Descriptor, Proto.AuditReflection.Descriptor, Proto.MembersReflection.Descriptor, Proto.ApplicationsReflection.Descriptor, Proto.MatchingReflection.Descriptor,
-            Proto.SharingReflection.Descriptor, Proto.ProbationReflection.Descriptor,
+            Proto.SharingReflection.Descriptor, Proto.ProbationReflection.Descriptor, Proto.SnapshotsReflection.Descriptor,
         };
         var assemblyFiles = typeof(Proto.Contributions).Assembly.GetTypes()
             .Where(t => t.Namespace == typeof(Proto.Contributions).Namespace && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
@@ -165,6 +166,12 @@ public sealed class AuthorizationMatrixTests
 
     private static IEnumerable<TestCaseData> Cases() =>
         Matrix.Keys.SelectMany(rpc => Callers.Select(caller => new TestCaseData(rpc, caller).SetName($"{rpc} as {caller}")));
+
+    private static async Task FirstSnapshotChunk(HubClient client)
+    {
+        using var call = client.Snapshots.ReadSnapshot(new Proto.ReadSnapshotRequest());
+        await call.ResponseStream.MoveNext();
+    }
 
     private static async Task FirstSubscribeMessage(HubClient client)
     {
