@@ -316,7 +316,7 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     private int DeltaCapacityFor(int baseCount) =>
         _options.DeltaCapacity is { } fixedCapacity
             ? Math.Max(1, fixedCapacity)
-            : Math.Max(MinDeltaCapacity, baseCount / 64);
+            : Math.Max(MinDeltaCapacity, baseCount / Math.Max(1, _options.DeltaDivisor));
 
     private sealed class Snapshot(MihBase @base, MihDelta? frozen, MihDelta delta)
     {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using HashHub.Server.Audit;
 using HashHub.Server.Errors;
+using HashHub.Server.Matching;
 using HashHub.Server.Membership;
 using HashHub.Server.Probation;
 using HashHub.Server.Sharing;
@@ -17,7 +18,8 @@ namespace HashHub.Server.Contributions;
 
 /// <summary>The rules of contributing, retracting and relabelling signals.</summary>
 internal sealed class ContributionService(
-    HubDbContext db, ChangeLog changeLog, MemberDirectory members, HeldContributions heldContributions, TimeProvider time, IOptions<HubOptions> options)
+    HubDbContext db, ChangeLog changeLog, MemberDirectory members, HeldContributions heldContributions, LocalChanges localChanges, TimeProvider time,
+    IOptions<HubOptions> options)
 {
     private const string ScopeChanged = "sharing scope changed";
 
@@ -174,8 +176,46 @@ internal sealed class ContributionService(
                 Response = response.ToByteArray(),
                 CreatedAt = now,
             });
+            PostToMatchIndexAfterCommit(batch, candidates);
             return response;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Once the batch has committed, hands its run of the change log to this node's match index, so that the
+    /// feeder need not read it back (<see cref="LocalChanges"/>). The signals this transaction inserted are
+    /// posted with their state; any other it touched is only named, since a concurrent transaction may have set
+    /// its state after this one read it, and the feeder reads it. Nothing is posted when the bulk writer could
+    /// not vouch for the run's numbers; the feeder then reads the run like any other.
+    /// </summary>
+    private void PostToMatchIndexAfterCommit(WriteBatch batch, List<SignalEntity> candidates)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        var inserted = candidates.Where(c => c.Id != 0).ToHashSet(ReferenceEqualityComparer.Instance);
+        var known = new List<LocalChanges.SignalState>(batch.Count);
+        var reread = new List<long>();
+        foreach (var (signal, _) in batch.Entries)
+        {
+            if (inserted.Contains(signal))
+            {
+                known.Add(new(signal.Id, signal.Type, signal.Value, signal.Status == SignalStatus.Active));
+            }
+            else
+            {
+                reread.Add(signal.Id);
+            }
+        }
+        var count = batch.Count;
+        db.AfterCommit(() =>
+        {
+            if (db.AppendedChanges is { } run && run.Last - run.First + 1 == count)
+            {
+                localChanges.Post(run.First, run.Last, known, reread);
+            }
+        });
     }
 
     public async Task<Proto.SignalRecord> GetAsync(Caller caller, Proto.GetSignalRequest request, CancellationToken cancellationToken)

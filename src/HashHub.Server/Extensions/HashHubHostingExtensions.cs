@@ -147,6 +147,7 @@ internal static class HashHubHostingExtensions
         builder.Services.AddScoped<Probation.HeldContributions>();
         builder.Services.AddSingleton<MemberDirectory>();
         builder.Services.AddSingleton<HubMatchIndex>();
+        builder.Services.AddSingleton<LocalChanges>();
         builder.Services.AddHostedService<MatchIndexFeeder>();
         builder.Services.AddScoped<MatchService>();
         builder.Services.AddScoped<OutcomeService>();

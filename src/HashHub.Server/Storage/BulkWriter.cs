@@ -38,6 +38,13 @@ internal abstract class BulkWriter
     public abstract Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct);
 
     internal static string JoinLabels(string[] labels) => string.Join(',', labels);
+
+    /// <summary>
+    /// The run of sequence numbers of <paramref name="expected"/> appended changes, when they are one unbroken run
+    /// (an identity whose values a session caches, say, could leave holes): null otherwise.
+    /// </summary>
+    internal static (long First, long Last)? Run(long first, long last, long count, int expected) =>
+        count == expected && count > 0 && last - first + 1 == count ? (first, last) : null;
 }
 
 internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
@@ -60,7 +67,11 @@ internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
 
     public override Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct) => SaveAsync(contributions, ct);
 
-    public override Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct) => SaveAsync(changes, ct);
+    public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
+    {
+        await SaveAsync(changes, ct);
+        db.AppendedChanges = changes.Count == 0 ? null : Run(changes[0].Seq, changes[^1].Seq, changes.Count, changes.Count);
+    }
 
     private async Task SaveAsync<T>(IReadOnlyList<T> rows, CancellationToken ct)
         where T : class
@@ -184,10 +195,15 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
             {
                 // Under the lock, so the identity values drawn here are the next ones to commit; the rows are
                 // inserted in list order, so they are drawn in that order.
+                // The run of numbers drawn comes back (not each number: the rows are many, the run is what the
+                // local match index needs, see HubDbContext.AppendedChanges).
                 first.BatchCommands.Add(Statement(
                     """
-                    INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
-                    SELECT s, t, k, $4 FROM unnest($1, $2, $3) WITH ORDINALITY AS u(s, t, k, n) ORDER BY n
+                    WITH appended AS (
+                        INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
+                        SELECT s, t, k, $4 FROM unnest($1, $2, $3) WITH ORDINALITY AS u(s, t, k, n) ORDER BY n
+                        RETURNING "Seq")
+                    SELECT min("Seq") AS first_seq, max("Seq"), count(*) FROM appended
                     """,
                     Column(changes, c => c.SignalId), Column(changes, c => c.SignalType), Column(changes, c => (int)c.Kind), now));
             }
@@ -203,6 +219,10 @@ internal sealed class PostgresBulkWriter(HubDbContext db) : BulkWriter
                     if (reader.GetName(0) == "audit_head")
                     {
                         head = reader.GetFieldValue<byte[]>(0);
+                    }
+                    else if (reader.GetName(0) == "first_seq")
+                    {
+                        db.AppendedChanges = Run(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), changes.Count);
                     }
                 }
             }
@@ -301,13 +321,16 @@ internal sealed class SqliteBulkWriter(HubDbContext db) : BulkWriter
     public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
     {
         await using var command = Command("""
-            INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt") VALUES ($a, $b, $c, $d)
+            INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt") VALUES ($a, $b, $c, $d) RETURNING "Seq"
             """, "$a", "$b", "$c", "$d");
+        long first = 0, last = 0;
         foreach (var c in changes)
         {
             Set(command, c.SignalId, c.SignalType, (int)c.Kind, c.CommittedAt.UtcTicks);
-            await command.ExecuteNonQueryAsync(ct);
+            last = (long)(await command.ExecuteScalarAsync(ct))!;
+            first = first == 0 ? last : first;
         }
+        db.AppendedChanges = Run(first, last, changes.Count, changes.Count);
     }
 
     private SqliteCommand Command(string sql, params string[] parameters)

@@ -31,6 +31,43 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     /// <summary>Which database engine this context talks to.</summary>
     public abstract StorageProvider Provider { get; }
 
+    private List<Action>? _afterCommit;
+
+    /// <summary>
+    /// The sequence numbers of the change-log entries appended in the current transaction, when the bulk writer
+    /// saw them drawn as one unbroken run (First to Last, one per entry); null otherwise. Reset when a
+    /// transaction starts.
+    /// </summary>
+    internal (long First, long Last)? AppendedChanges { get; set; }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the current transaction has committed (<see cref="CommitHooks"/>), and
+    /// never if it rolls back. For in-process bookkeeping that must only see committed data: the action must not
+    /// throw or touch the database, since the commit is already acknowledged when it runs.
+    /// </summary>
+    internal void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
+
+    internal void TransactionStarted()
+    {
+        _afterCommit?.Clear();
+        AppendedChanges = null;
+    }
+
+    internal void TransactionCommitted()
+    {
+        if (_afterCommit is not { Count: > 0 } actions)
+        {
+            return;
+        }
+        _afterCommit = null;
+        foreach (var action in actions)
+        {
+            action();
+        }
+    }
+
+    internal void TransactionAbandoned() => _afterCommit?.Clear();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -32,19 +32,21 @@ internal static class StorageServiceCollectionExtensions
     internal static void ConfigureSqlite(DbContextOptionsBuilder o, string connectionString)
     {
         o.UseSqlite(connectionString, s => s.MigrationsAssembly(typeof(HubDbContext).Assembly.FullName));
-        o.AddInterceptors(SqlitePragmas.Instance);
+        o.AddInterceptors(SqlitePragmas.Instance, CommitHooks.Instance);
         o.UseOpenIddict();
     }
 
     internal static void ConfigurePostgres(DbContextOptionsBuilder o, string connectionString)
     {
         o.UseNpgsql(connectionString);
+        o.AddInterceptors(CommitHooks.Instance);
         o.UseOpenIddict();
     }
 
     internal static void ConfigureSqlServer(DbContextOptionsBuilder o, string connectionString)
     {
         o.UseSqlServer(connectionString);
+        o.AddInterceptors(CommitHooks.Instance);
         o.UseOpenIddict();
     }
 

@@ -37,4 +37,28 @@ public sealed class MultiNodeTests
         Assert.That(stopwatch.Elapsed, Is.LessThan(TimeSpan.FromMinutes(1)));
         await cts.CancelAsync();
     }
+
+    [Test]
+    public async Task Index_OnTwoNodesOfOneDatabase_EachHoldsBothNodesSignals()
+    {
+        var random = new Random(20261130);
+        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = await (await TestEnvironment.Postgres).CreateDatabaseAsync() };
+        using var nodeA = await HubFactory.CreateAsync(StorageProvider.Postgres, settings);
+        using var nodeB = await HubFactory.CreateAsync(StorageProvider.Postgres, settings);
+        using var a = await nodeA.ConnectAsAsync(await nodeA.AddMemberAsync("Alpha"));
+        using var b = await nodeB.ConnectAsAsync(await nodeA.AddMemberAsync("Beta"));
+
+        // Interleaved, so that each node's posted runs have the other node's changes between them.
+        for (var round = 0; round < 5; round++)
+        {
+            await a.Contributions.SubmitContributionsAsync(Batch(Item(RandomPdq(random)), Item(RandomMd5())));
+            await b.Contributions.SubmitContributionsAsync(Batch(Item(RandomPdq(random)), Item(RandomMd5())));
+        }
+        var retracted = await b.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())));
+        await b.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = retracted.Results[0].ContributionId });
+        await a.Contributions.SubmitContributionsAsync(Batch(Item(RandomPdq(random))));
+
+        await MatchIndexFeedTests.AssertIndexMatchesDatabaseAsync(nodeA);
+        await MatchIndexFeedTests.AssertIndexMatchesDatabaseAsync(nodeB);
+    }
 }
