@@ -22,7 +22,8 @@ public sealed class RateLimitOptions
     /// Limits by method, keyed by the gRPC method's short name (for example <c>SubmitContributions</c>) or by
     /// <c>token</c> for the OAuth2 token endpoint. Defaults: SubmitContributions 20/s (a batch holds up to
     /// 10,000 signals), Match 20/s (bursts of 50), token 5/s per client address, Apply (the RPC and the console's apply
-    /// form) 5 at once then one per 10 minutes per address, console-signin 1/s with bursts of 20 per address.
+    /// form) 5 at once then one per 10 minutes per address, console-signin 1/s with bursts of 20 per address,
+    /// ReadSnapshot 10 at once then one per 10 seconds.
     /// </summary>
     public Dictionary<string, RateLimit> Methods { get; set; } = new(StringComparer.Ordinal)
     {
@@ -34,6 +35,8 @@ public sealed class RateLimitOptions
         ["Apply"] = new() { PerSecond = 1.0 / 600, Burst = 5 },
         // The console's sign-in forms (password, code, recovery code), per client address.
         ["console-signin"] = new() { PerSecond = 1, Burst = 20 },
+        // A whole snapshot is a bootstrap: a member needs one per new store or resync, not one a second.
+        ["ReadSnapshot"] = new() { PerSecond = 0.1, Burst = 10 },
     };
 
     internal RateLimit For(string method) => Methods.GetValueOrDefault(method) ?? Default;

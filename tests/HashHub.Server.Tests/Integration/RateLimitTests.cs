@@ -38,4 +38,22 @@ public sealed class RateLimitTests
         // A rejected call changed nothing: the batch can be sent again once the bucket refills.
         Assert.That((await alpha.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())))).Results, Has.Count.EqualTo(1));
     }
+
+    [Test]
+    public async Task ReadSnapshot_ByDefault_TenAtOnceThenLimited()
+    {
+        using var hub = await HubFactory.CreateAsync(StorageProvider.Sqlite, new Dictionary<string, string?> { ["RateLimits:Enabled"] = "true" });
+        using var alpha = await hub.ConnectAsAsync(await hub.AddMemberAsync("Alpha"));
+        for (var i = 0; i < 10; i++)
+        {
+            await SnapshotTests.ReadSnapshotAsync(alpha);
+        }
+
+        var ex = Assert.ThrowsAsync<RpcException>(() => SnapshotTests.ReadSnapshotAsync(alpha));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+        Assert.That(ex.Status.Detail, Does.Contain("ReadSnapshot"));
+        // Other reads keep their own, larger allowance.
+        await alpha.Sync.ReadChangesAsync(new Proto.ReadChangesRequest());
+    }
 }
