@@ -22,7 +22,10 @@ internal sealed class HeldContributions(HubDbContext db, ChangeLog changeLog, Me
     public async Task<List<ContributionEntity>> ListAsync(string? memberId, long afterId, int pageSize, CancellationToken cancellationToken)
     {
         var query = db.Contributions.AsNoTracking()
-            .Where(c => c.Visibility == ContributionVisibility.Held && c.Status == ContributionStatus.Active && c.Id > afterId);
+            // "> AllMembers" too: the partial index on Visibility holds only those rows, and SQLite uses a partial index
+            // only for a query that names its condition.
+            .Where(c => c.Visibility > ContributionVisibility.AllMembers && c.Visibility == ContributionVisibility.Held
+                && c.Status == ContributionStatus.Active && c.Id > afterId);
         if (!string.IsNullOrEmpty(memberId))
         {
             query = query.Where(c => c.MemberId == memberId);

@@ -233,7 +233,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("MemberId");
 
-                    b.HasIndex("Visibility");
+                    b.HasIndex("Visibility")
+                        .HasFilter("\"Visibility\" > 0");
 
                     b.HasIndex("SignalId", "MemberId");
 

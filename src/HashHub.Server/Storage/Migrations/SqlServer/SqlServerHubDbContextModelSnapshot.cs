@@ -234,7 +234,8 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.HasIndex("MemberId");
 
-                    b.HasIndex("Visibility");
+                    b.HasIndex("Visibility")
+                        .HasFilter("\"Visibility\" > 0");
 
                     b.HasIndex("SignalId", "MemberId");
 

@@ -222,7 +222,8 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("MemberId");
 
-                    b.HasIndex("Visibility");
+                    b.HasIndex("Visibility")
+                        .HasFilter("\"Visibility\" > 0");
 
                     b.HasIndex("SignalId", "MemberId");
 

@@ -532,7 +532,8 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
             migrationBuilder.CreateIndex(
                 name: "IX_contributions_Visibility",
                 table: "contributions",
-                column: "Visibility");
+                column: "Visibility",
+                filter: "\"Visibility\" > 0");
 
             migrationBuilder.CreateIndex(
                 name: "IX_match_outcomes_MemberId_BatchKey_Ordinal",

@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace HashHub.Server.Storage.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerHubDbContext))]
-    [Migration("20261129025605_Initial")]
+    [Migration("20261129071103_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -237,7 +237,8 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.HasIndex("MemberId");
 
-                    b.HasIndex("Visibility");
+                    b.HasIndex("Visibility")
+                        .HasFilter("\"Visibility\" > 0");
 
                     b.HasIndex("SignalId", "MemberId");
 
