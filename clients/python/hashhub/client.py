@@ -17,6 +17,8 @@ from .v1 import (
     matching_pb2,
     matching_pb2_grpc,
     signals_pb2,
+    snapshots_pb2,
+    snapshots_pb2_grpc,
     sync_pb2,
     sync_pb2_grpc,
     taxonomy_pb2,
@@ -32,13 +34,31 @@ _TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
 # refused", from its last attempt while the hub was down) for longer than any retry here waits.
 _CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 5000)]
 
+# A broken snapshot stream is read again from its start: the connection broke (Unavailable, Internal), the records did
+# not add up (DataLoss), or the member is over its snapshot rate limit (ResourceExhausted, with the hub's hint).
+_SNAPSHOT_RETRY = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS,
+                   grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+# Records per snapshot page when the caller names no page size: the hub's default ReadChanges page.
+_SNAPSHOT_PAGE_SIZE = 1000
+
 
 class Page(NamedTuple):
-    """One page of the change log. Store ``cursor`` with what you applied from ``changes`` and resume from it."""
+    """One page of the change log, or of the hub's snapshot. Store ``cursor`` with what you applied from ``changes``
+    and resume from it.
+
+    A page with ``reset`` starts a snapshot: drop every signal you hold before applying it (in the same transaction as
+    the page, so matching goes on with the old copy until then). Snapshot pages (``from_snapshot``) carry each live
+    signal as a CREATED change with no cursor of its own, and an empty ``cursor`` except the last, which carries the
+    snapshot's: a bootstrap cut off half-way leaves an empty cursor stored, and the next sync starts over (its first
+    page resets again) rather than going on from a cursor that would skip the rest of the snapshot.
+    """
 
     changes: List[sync_pb2.Change]
     cursor: str
     has_more: bool
+    reset: bool = False
+    from_snapshot: bool = False
 
 
 class _CallDetails(
@@ -88,6 +108,10 @@ class HubClient:
     deadline of ``timeout`` seconds and are retried, with jittered exponential backoff, up to ``retries``
     times on Unavailable and ResourceExhausted when retrying is safe (reads, and writes that carry an
     idempotency key). Errors are raised as :class:`HubError`.
+
+    With ``bootstrap_from_snapshot`` (the default) a sync or subscription from an empty cursor starts from the hub's
+    snapshot (``Snapshots/ReadSnapshot``: each live signal once, no tombstones) and then reads the log after it, which
+    ends with the same copy as reading the whole log; a hub without snapshots is read from the log instead.
     """
 
     def __init__(
@@ -101,6 +125,7 @@ class HubClient:
         timeout: float = 30.0,
         retries: int = 4,
         credentials: Optional[ClientCredentials] = None,
+        bootstrap_from_snapshot: bool = True,
     ) -> None:
         self.tokens = credentials or ClientCredentials(token_url, client_id, client_secret, scope=scope)
         target, tls = _target(address)
@@ -114,6 +139,9 @@ class HubClient:
         self._sync = sync_pb2_grpc.SyncStub(self._channel)
         self._matching = matching_pb2_grpc.MatchingStub(self._channel)
         self._taxonomy = taxonomy_pb2_grpc.TaxonomyStub(self._channel)
+        self._snapshot_stub = snapshots_pb2_grpc.SnapshotsStub(self._channel)
+        # Off for good once the hub answered UNIMPLEMENTED (a hub without snapshots): its log is read instead.
+        self.snapshots = bootstrap_from_snapshot
 
     def close(self) -> None:
         self._raw_channel.close()
@@ -170,8 +198,14 @@ class HubClient:
         """Reads every change after ``cursor``, page by page, until the log's end.
 
         Each page carries the cursor to store with what was applied from it; the last page's cursor is where
-        the next sync starts (it is also the generator's return value, for ``yield from``).
+        the next sync starts (it is also the generator's return value, for ``yield from``). From an empty cursor
+        (a first sync, or after the hub said "resync required") it first yields the hub's snapshot
+        (:meth:`read_snapshot`, see :class:`Page` for ``reset``), then the log after it.
         """
+        if not cursor:
+            snapshot_cursor = yield from self._bootstrap(page_size, signal_types)
+            if snapshot_cursor is not None:
+                cursor = snapshot_cursor
         while True:
             page = self.read_changes(cursor, page_size, signal_types)
             cursor = page.cursor
@@ -179,13 +213,85 @@ class HubClient:
             if not page.has_more:
                 return cursor
 
+    def read_snapshot(self, page_size: int = 0, signal_types: Sequence[int] = ()) -> Iterator[Page]:
+        """Reads the hub's snapshot: every live signal the member may see, once (a later record of a signal replaces
+        an earlier one), in pages of ``page_size`` records as CREATED changes, the first with ``reset``, the last
+        with the cursor to read the log from (the generator's return value too).
+
+        The snapshot counts its records, and a stream that ends short or breaks is read again from its start (the
+        next page then has ``reset`` again), after a backoff, up to ``retries`` times; the token is renewed once on
+        UNAUTHENTICATED. A hub without snapshots raises a :class:`HubError` with ``UNIMPLEMENTED``.
+        """
+        size = page_size if page_size > 0 else _SNAPSHOT_PAGE_SIZE
+        attempt = 0
+        refreshed = False
+        while True:
+            try:
+                return (yield from self._snapshot_pages(size, signal_types, wait_for_ready=attempt > 0))
+            except TokenError as e:
+                if not e.transient or attempt >= self._retries:
+                    raise
+                time.sleep(_backoff(attempt))
+            except (grpc.RpcError, HubError) as e:
+                error = e if isinstance(e, HubError) else HubError.from_rpc_error(e)
+                if error.code == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
+                    self.tokens.invalidate()
+                    refreshed = True
+                    continue
+                if error.code not in _SNAPSHOT_RETRY or attempt >= self._retries:
+                    if error is e:
+                        raise
+                    raise error from e
+                time.sleep(error.retry_after if error.retry_after is not None else _backoff(attempt))
+            attempt += 1
+
+    def _snapshot_pages(self, size: int, signal_types: Sequence[int], *, wait_for_ready: bool) -> Iterator[Page]:
+        request = snapshots_pb2.ReadSnapshotRequest(signal_types=list(signal_types))
+        # No deadline: a snapshot of millions of signals takes longer than any unary call.
+        call = self._snapshot_stub.ReadSnapshot(request, wait_for_ready=wait_for_ready or None)
+        try:
+            batch: List[sync_pb2.Change] = []
+            first = True
+            records = 0
+            for chunk in call:
+                for record in chunk.signals:
+                    batch.append(sync_pb2.Change(kind=sync_pb2.CHANGE_KIND_CREATED, signal=record))
+                    if len(batch) == size:
+                        yield Page(batch, "", True, reset=first, from_snapshot=True)
+                        batch, first = [], False
+                records += len(chunk.signals)
+                if chunk.cursor:
+                    if chunk.total_signals != records:
+                        raise HubError(grpc.StatusCode.DATA_LOSS,
+                                       f"the snapshot said it held {chunk.total_signals} signals; {records} arrived")
+                    yield Page(batch, chunk.cursor, True, reset=first, from_snapshot=True)
+                    return chunk.cursor
+            raise HubError(grpc.StatusCode.UNAVAILABLE, "the snapshot ended before its last chunk")
+        finally:
+            # Also when the consumer stops half-way: the stream must not stay open on the hub.
+            call.cancel()
+
+    def _bootstrap(self, page_size: int, signal_types: Sequence[int]) -> Iterator[Page]:
+        """The snapshot's pages when snapshots are on; returns its cursor, or None to read the whole log instead."""
+        if not self.snapshots:
+            return None
+        try:
+            return (yield from self.read_snapshot(page_size, signal_types))
+        except HubError as e:
+            if e.code != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            # A hub without snapshots: read its whole log, now and from now on.
+            self.snapshots = False
+            return None
+
     def subscribe(self, cursor: str = "", signal_types: Sequence[int] = (), *,
                   reconnect: bool = True) -> "Subscription":
         """Opens a live subscription: it catches up from ``cursor``, then delivers each change as it commits.
 
         Iterate it for :class:`Change` and :class:`CaughtUp` messages. When the stream breaks (the hub
         restarts) it reconnects and resumes from the last cursor it delivered; ``close()`` (from any thread)
-        ends it.
+        ends it. From an empty cursor (with snapshots on) it first delivers the hub's snapshot as :class:`Page`
+        objects (see :meth:`read_snapshot`), then subscribes from the snapshot's cursor.
         """
         return Subscription(self, cursor, signal_types, reconnect)
 
@@ -272,7 +378,7 @@ class Subscription:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def __iter__(self) -> Iterator[Union[sync_pb2.Change, sync_pb2.CaughtUp]]:
+    def __iter__(self) -> Iterator[Union[Page, sync_pb2.Change, sync_pb2.CaughtUp]]:
         try:
             yield from self._events()
         finally:
@@ -281,12 +387,21 @@ class Subscription:
                 if self._call is not None:
                     self._call.cancel()
 
-    def _events(self) -> Iterator[Union[sync_pb2.Change, sync_pb2.CaughtUp]]:
+    def _events(self) -> Iterator[Union[Page, sync_pb2.Change, sync_pb2.CaughtUp]]:
         attempt = 0
         refreshed = False
         while True:
             error = None
             try:
+                if not self._cursor:
+                    # Bootstrap first (the snapshot, read again from its start if it breaks; its first page resets),
+                    # then subscribe from where it ends. A hub without snapshots catches up from the log instead.
+                    for page in self._client._bootstrap(0, self._signal_types):
+                        if self._closed.is_set():
+                            return
+                        if page.cursor:
+                            self._cursor = page.cursor
+                        yield page
                 with self._lock:
                     if self._closed.is_set():
                         return
@@ -312,15 +427,19 @@ class Subscription:
                     return
                 if not self._reconnect or not e.transient:
                     raise
-            except grpc.RpcError as e:
+            except (grpc.RpcError, HubError) as e:
+                # A HubError comes from the bootstrap, which has retried the snapshot already.
                 if self._closed.is_set():
                     return
-                error = HubError.from_rpc_error(e)
+                error = e if isinstance(e, HubError) else HubError.from_rpc_error(e)
                 if error.code == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
                     self._client.tokens.invalidate()
                     refreshed = True
                     continue
-                if not self._reconnect or error.code not in _TRANSIENT + (grpc.StatusCode.INTERNAL,):
+                if not self._reconnect or error.code not in _TRANSIENT + (grpc.StatusCode.INTERNAL,
+                                                                           grpc.StatusCode.DATA_LOSS):
+                    if error is e:
+                        raise
                     raise error from e
             if self._closed.is_set():
                 return

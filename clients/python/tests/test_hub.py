@@ -6,9 +6,11 @@ import pathlib
 import queue
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -109,6 +111,67 @@ def _hub(command: str) -> None:
                    stdin=subprocess.DEVNULL)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _FreshHub:
+    """A hub of its own (clients/sdk-hub.sh on new ports and an empty data folder) with one member, for the tests
+    that need the hub's first snapshot to be made when they first ask for one."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="hashhub-sdk-fresh-")
+        grpc_port = _free_port()
+        http_port = _free_port()
+        while http_port == grpc_port:
+            http_port = _free_port()
+        self._env = dict(os.environ, HASHHUB_HUB_DIR=self._dir, HASHHUB_HUB_GRPC_PORT=str(grpc_port),
+                         HASHHUB_HUB_HTTP_PORT=str(http_port))
+        self.address = f"127.0.0.1:{grpc_port}"
+        self.token_url = f"http://127.0.0.1:{http_port}/connect/token"
+        try:
+            added = self._run("run", "admin", "add-member", "SDK Fresh Member", "--no-probation")
+            self._client_id = re.search(r"^client_id: *(\S+)$", added, re.M).group(1)
+            self._client_secret = re.search(r"^client_secret: *(\S+)$", added, re.M).group(1)
+            self._run("start")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _run(self, *args) -> str:
+        return subprocess.run([_env("HASHHUB_HUB_CONTROL"), *args], env=self._env, check=True, timeout=RESTART_WAIT,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True).stdout
+
+    def member(self, **options) -> HubClient:
+        return HubClient(self.address, self.token_url, self._client_id, self._client_secret, **options)
+
+    def stop(self) -> None:
+        subprocess.run([_env("HASHHUB_HUB_CONTROL"), "stop"], env=self._env, timeout=RESTART_WAIT,
+                       stdin=subprocess.DEVNULL)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class _Copy:
+    """A member's local copy as an application keeps it from the pages: live signals by id, and the cursor stored
+    with each page applied."""
+
+    def __init__(self) -> None:
+        self.signals = {}
+        self.cursor = ""
+
+    def apply(self, page) -> None:
+        if page.reset:
+            self.signals.clear()
+        for change in page.changes:
+            if change.kind == hashhub.CHANGE_KIND_RETRACTED:
+                self.signals.pop(change.signal.id, None)
+            else:
+                self.signals[change.signal.id] = change.signal
+        self.cursor = page.cursor
+
+
 def _sync_to_end(client: HubClient, cursor: str = "", page_size: int = 0):
     changes = []
     pages = 0
@@ -124,11 +187,14 @@ class HubTests(unittest.TestCase):
     def setUpClass(cls):
         cls.a = _member("A")
         cls.b = _member("B")
+        # Reads the whole log from an empty cursor, as the tests of the log's paging need.
+        cls.b_log = _member("B", bootstrap_from_snapshot=False)
 
     @classmethod
     def tearDownClass(cls):
         cls.a.close()
         cls.b.close()
+        cls.b_log.close()
 
     def _takedown(self, *signals, case_reference="CASE-PY"):
         response = self.a.contribute(
@@ -174,7 +240,7 @@ class HubTests(unittest.TestCase):
         self.assertTrue(replay.replayed)
         self.assertEqual([r.signal_id for r in replay.results], [r.signal_id for r in first.results])
 
-        changes, cursor, pages = _sync_to_end(self.b, "", page_size=1)
+        changes, cursor, pages = _sync_to_end(self.b_log, "", page_size=1)
         self.assertTrue(cursor)
         self.assertGreaterEqual(pages, 2)  # two changes at least, one per page: paging was exercised
         seen = {c.signal.id: c for c in changes}
@@ -194,7 +260,7 @@ class HubTests(unittest.TestCase):
         # Each change once: the cursors are distinct, and a sync from the last cursor has nothing new (no other
         # writer runs during these tests) and keeps the cursor.
         self.assertEqual(len({c.cursor for c in changes}), len(changes))
-        again, after, _ = _sync_to_end(self.b, cursor)
+        again, after, _ = _sync_to_end(self.b_log, cursor)
         self.assertEqual(again, [])
         self.assertEqual(after, cursor)
 
@@ -443,6 +509,140 @@ class HubTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertRegex(result.stdout, r"match \S+ distance 4 labels \['behavior:glorification', 'content_type:image'\]")
         self.assertIn("caught up at", result.stdout)
+
+
+class SnapshotBootstrapTests(unittest.TestCase):
+    """A sync from an empty cursor starts from the hub's snapshot (Snapshots/ReadSnapshot) and then reads the log."""
+
+    def _contribute(self, client: HubClient, count: int):
+        return client.contribute([hashhub.takedown(hashhub.md5(secrets.token_hex(16)), LABELS)
+                                  for _ in range(count)]).results
+
+    def test_sync_first_from_fresh_snapshot_holds_each_active_signal_once_without_tombstones_then_reads_log(self):
+        hub = _FreshHub()
+        try:
+            member = hub.member()
+            replay = hub.member(bootstrap_from_snapshot=False)
+            try:
+                results = self._contribute(member, 7)
+                retracted = results[:2]
+                for result in retracted:
+                    member.retract(result.contribution_id)
+                member.update_labels(results[2].contribution_id, ["behavior:glorification"])
+                active = {r.signal_id for r in results[2:]}
+
+                # The first sync: this hub's first snapshot is made now, at the log's head.
+                pages = list(member.sync("", page_size=2))
+                snapshot = [p for p in pages if p.from_snapshot]
+                self.assertEqual(len(snapshot), 3)  # 5 records, 2 a page, the last page with the cursor
+                self.assertTrue(snapshot[0].reset)
+                self.assertFalse(any(p.reset for p in pages[1:]))
+                self.assertEqual([p.cursor for p in snapshot[:-1]], ["", ""])  # no cursor until the last page
+                self.assertTrue(snapshot[-1].cursor)
+                records = [c.signal for p in snapshot for c in p.changes]
+                self.assertEqual(sorted(r.id for r in records), sorted(active))  # each active signal once
+                self.assertTrue(all(r.status == hashhub.SIGNAL_STATUS_ACTIVE for r in records))
+                # Then the log after the snapshot, which holds nothing newer: no tombstone of the two retracted before.
+                log = [c for p in pages if not p.from_snapshot for c in p.changes]
+                self.assertEqual(log, [])
+                copy = _Copy()
+                for page in pages:
+                    copy.apply(page)
+                self.assertEqual(list(copy.signals[results[2].signal_id].labels), ["behavior:glorification"])
+
+                # A later sync reads only the log after the cursor: the new signal and the tombstone.
+                later = self._contribute(member, 1)[0]
+                member.retract(results[3].contribution_id)
+                pages = list(member.sync(copy.cursor))
+                self.assertFalse(any(p.from_snapshot or p.reset for p in pages))
+                self.assertEqual([(c.signal.id, c.kind) for p in pages for c in p.changes],
+                                 [(later.signal_id, hashhub.CHANGE_KIND_CREATED),
+                                  (results[3].signal_id, hashhub.CHANGE_KIND_RETRACTED)])
+                for page in pages:
+                    copy.apply(page)
+
+                # The same copy as reading the whole log from an empty cursor.
+                full = _Copy()
+                for page in replay.sync(""):
+                    self.assertFalse(page.from_snapshot)
+                    full.apply(page)
+                self.assertEqual(copy.signals, full.signals)
+
+                # A live subscription from an empty cursor bootstraps the same way, then catches up from the log.
+                events = []
+                with member.subscribe("") as live:
+                    for event in live:
+                        events.append(event)
+                        if isinstance(event, hashhub.CaughtUp):
+                            break
+                snapshot = [e for e in events if isinstance(e, hashhub.Page)]
+                self.assertTrue(snapshot and snapshot[0].reset and snapshot[-1].cursor)
+                copy = _Copy()
+                for event in events:
+                    if isinstance(event, hashhub.Page):
+                        copy.apply(event)
+                    elif isinstance(event, hashhub.Change):
+                        copy.apply(hashhub.Page([event], event.cursor, True))
+                self.assertEqual(copy.signals, full.signals)
+            finally:
+                member.close()
+                replay.close()
+        finally:
+            hub.stop()
+
+    def test_sync_bootstrap_cut_off_half_way_stores_no_cursor_and_next_sync_starts_over(self):
+        a = _member("A")
+        replay = _member("A", bootstrap_from_snapshot=False)
+        try:
+            self._contribute(a, 3)
+            copy = _Copy()
+            stored = []
+            # The application dies after applying (and storing) two pages of the snapshot.
+            for page in a.sync("", page_size=1):
+                self.assertTrue(page.from_snapshot)
+                copy.apply(page)
+                stored.append(page.cursor)
+                if len(stored) == 2:
+                    break
+            self.assertEqual(stored, ["", ""])  # no cursor saved: the next sync cannot skip the rest of the snapshot
+            self.assertEqual(len(copy.signals), 2)
+            stale = {"stale-signal-id": copy.signals[next(iter(copy.signals))]}
+            copy.signals.update(stale)  # anything held before must go: the first page resets
+
+            pages = list(a.sync(copy.cursor, page_size=1000))
+            self.assertTrue(pages[0].from_snapshot and pages[0].reset)
+            for page in pages:
+                copy.apply(page)
+            full = _Copy()
+            for page in replay.sync(""):
+                full.apply(page)
+            self.assertNotIn("stale-signal-id", copy.signals)
+            self.assertEqual(copy.signals, full.signals)
+            self.assertEqual(_sync_to_end(a, copy.cursor)[0], [])
+        finally:
+            a.close()
+            replay.close()
+
+    def test_sync_bootstrap_from_snapshot_off_replays_the_log_with_tombstones(self):
+        client = _member("A", bootstrap_from_snapshot=False)
+        try:
+            gone = self._contribute(client, 1)[0]
+            client.retract(gone.contribution_id)
+            pages = list(client.sync("", page_size=500))
+            self.assertFalse(any(p.from_snapshot or p.reset for p in pages))
+            self.assertTrue(all(p.cursor for p in pages))
+            changes = [c for p in pages for c in p.changes]
+            # The log, not a snapshot: the signal's creation and then its tombstone, each change with its cursor.
+            self.assertEqual([c.kind for c in changes if c.signal.id == gone.signal_id],
+                             [hashhub.CHANGE_KIND_CREATED, hashhub.CHANGE_KIND_RETRACTED])
+            self.assertTrue(all(c.cursor for c in changes))
+            with client.subscribe("") as live:
+                for event in live:
+                    self.assertNotIsInstance(event, hashhub.Page)
+                    if isinstance(event, hashhub.CaughtUp):
+                        break
+        finally:
+            client.close()
 
 
 if __name__ == "__main__":

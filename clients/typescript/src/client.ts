@@ -10,6 +10,7 @@ import { ClientCredentials } from './auth';
 import { HubError, TokenError } from './errors';
 import type { ProtoGrpcType as ContributionsProto } from './generated/contributions';
 import type { ProtoGrpcType as MatchingProto } from './generated/matching';
+import type { ProtoGrpcType as SnapshotsProto } from './generated/snapshots';
 import type { ProtoGrpcType as SyncProto } from './generated/sync';
 import type { ProtoGrpcType as TaxonomyProto } from './generated/taxonomy';
 import type { ContributionsClient } from './generated/hashhub/v1/Contributions';
@@ -32,6 +33,8 @@ import type { Signal } from './generated/hashhub/v1/Signal';
 import type { SignalMatch__Output } from './generated/hashhub/v1/SignalMatch';
 import type { SignalRecord__Output } from './generated/hashhub/v1/SignalRecord';
 import type { SignalType } from './generated/hashhub/v1/SignalType';
+import type { SnapshotChunk__Output } from './generated/hashhub/v1/SnapshotChunk';
+import type { SnapshotsClient } from './generated/hashhub/v1/Snapshots';
 import type { SubmitContributionsResponse__Output } from './generated/hashhub/v1/SubmitContributionsResponse';
 import type { SubscribeResponse__Output } from './generated/hashhub/v1/SubscribeResponse';
 import type { SyncClient } from './generated/hashhub/v1/Sync';
@@ -53,17 +56,40 @@ export interface HubClientOptions {
   retries?: number;
   /** A token source to use instead of one built from the options above. */
   credentials?: ClientCredentials;
+  /**
+   * A sync or subscription from an empty cursor starts from the hub's snapshot (`Snapshots/ReadSnapshot`: each live
+   * signal once, no tombstones), then reads the log after it; false reads the whole log. Default true. Against a hub
+   * without snapshots the client reads the log.
+   */
+  bootstrapFromSnapshot?: boolean;
 }
 
-/** One page of the change log. Store `cursor` with what you applied from `changes` and resume from it. */
+/**
+ * One page of the change log, or of the hub's snapshot. Store `cursor` with what you applied from `changes` and
+ * resume from it.
+ *
+ * A page with `reset` starts a snapshot: drop every signal you hold before applying it (in the same transaction as
+ * the page, so matching goes on with the old copy until then). Snapshot pages (`fromSnapshot`) carry each live signal
+ * as a CREATED change with no cursor of its own, and an empty `cursor` except the last, which carries the snapshot's:
+ * a bootstrap cut off half-way leaves an empty cursor stored, and the next sync starts over (its first page resets
+ * again) rather than going on from a cursor that would skip the rest of the snapshot.
+ */
 export interface Page {
   changes: Change__Output[];
   cursor: string;
   hasMore: boolean;
+  reset: boolean;
+  fromSnapshot: boolean;
 }
 
-/** What a live subscription delivers: a change in log order, or a sign that it is caught up (also a heartbeat). */
-export type SubscriptionEvent = { kind: 'change'; change: Change__Output } | { kind: 'caughtUp'; cursor: string };
+/**
+ * What a live subscription delivers: a page of the hub's snapshot (from an empty cursor, before anything else; see
+ * {@link Page}), a change in log order, or a sign that it is caught up (also a heartbeat).
+ */
+export type SubscriptionEvent =
+  | { kind: 'snapshot'; page: Page }
+  | { kind: 'change'; change: Change__Output }
+  | { kind: 'caughtUp'; cursor: string };
 
 type Unary<Req, Res> = (
   request: Req,
@@ -72,11 +98,18 @@ type Unary<Req, Res> = (
   callback: grpc.requestCallback<Res>,
 ) => grpc.ClientUnaryCall;
 
-type Proto = ContributionsProto & SyncProto & MatchingProto & TaxonomyProto;
+type Proto = ContributionsProto & SyncProto & MatchingProto & TaxonomyProto & SnapshotsProto;
 
 // Worth another try: the hub node is starting or restarting (Unavailable, also while its match index loads), or
 // the member is over its rate limit (ResourceExhausted, with the hub's hint of when to come back).
 const TRANSIENT = new Set([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
+
+// A broken snapshot stream is read again from its start: the connection broke (Unavailable, Internal), the records did
+// not add up (DataLoss), or the member is over its snapshot rate limit (ResourceExhausted, with the hub's hint).
+const SNAPSHOT_RETRY = new Set([grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.status.DATA_LOSS, grpc.status.RESOURCE_EXHAUSTED]);
+
+// Records per snapshot page when the caller names no page size: the hub's default ReadChanges page.
+const SNAPSHOT_PAGE_SIZE = 1000;
 
 // The channel's own reconnect backoff, capped as the SDK's (5 s). Without a cap it grows to two minutes between
 // connection attempts, and a channel in backoff answers UNAVAILABLE (from its last attempt while the hub was down)
@@ -142,6 +175,9 @@ export class HubClient {
   private readonly contributions: ContributionsClient;
   private readonly matching: MatchingClient;
   private readonly taxonomy: TaxonomyClient;
+  private readonly snapshots: SnapshotsClient;
+  /** Whether a sync from an empty cursor starts from the snapshot; off for good once the hub answered UNIMPLEMENTED. */
+  bootstrapFromSnapshot: boolean;
   private readonly timeoutMs: number;
   private readonly retries: number;
 
@@ -156,6 +192,7 @@ export class HubClient {
       });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 4;
+    this.bootstrapFromSnapshot = options.bootstrapFromSnapshot ?? true;
     const contract = loadContract().hashhub.v1;
     const { host, tls } = target(options.address);
     // Call credentials would attach the token too, but grpc-js refuses them on a plaintext channel, and the hub is
@@ -167,6 +204,7 @@ export class HubClient {
     this.sync = new contract.Sync(host, channelCredentials, shared);
     this.matching = new contract.Matching(host, channelCredentials, shared);
     this.taxonomy = new contract.Taxonomy(host, channelCredentials, shared);
+    this.snapshots = new contract.Snapshots(host, channelCredentials, shared);
   }
 
   /** Closes the channel; calls in flight fail. */
@@ -222,14 +260,19 @@ export class HubClient {
       { cursor, pageSize: options.pageSize ?? 0, signalTypes: options.signalTypes ?? [] },
       true,
     );
-    return { changes: response.changes, cursor: response.nextCursor, hasMore: response.hasMore };
+    return { changes: response.changes, cursor: response.nextCursor, hasMore: response.hasMore, reset: false, fromSnapshot: false };
   }
 
   /**
    * Reads every change after `cursor`, page by page, until the log's end. Each page carries the cursor to store
-   * with what was applied from it; the last page's cursor is where the next sync starts.
+   * with what was applied from it; the last page's cursor is where the next sync starts. From an empty cursor (a
+   * first sync, or after the hub said "resync required") it first yields the hub's snapshot ({@link readSnapshot};
+   * see {@link Page} for `reset`), then the log after it.
    */
   async *syncPages(cursor = '', options: { pageSize?: number; signalTypes?: SignalType[] } = {}): AsyncGenerator<Page, string> {
+    if (cursor === '') {
+      cursor = (yield* this.bootstrap(options)) ?? '';
+    }
     for (;;) {
       const page = await this.readChanges(cursor, options);
       cursor = page.cursor;
@@ -241,9 +284,98 @@ export class HubClient {
   }
 
   /**
+   * Reads the hub's snapshot: every live signal the member may see, once (a later record of a signal replaces an
+   * earlier one), in pages of `pageSize` records as CREATED changes, the first with `reset`, the last with the cursor
+   * to read the log from (the generator's return value too).
+   *
+   * The snapshot counts its records, and a stream that ends short or breaks is read again from its start (the next
+   * page then has `reset` again), after a backoff, up to `retries` times; the token is renewed once on
+   * UNAUTHENTICATED. A hub without snapshots throws a {@link HubError} with UNIMPLEMENTED.
+   */
+  async *readSnapshot(options: { pageSize?: number; signalTypes?: SignalType[] } = {}): AsyncGenerator<Page, string> {
+    const size = options.pageSize && options.pageSize > 0 ? options.pageSize : SNAPSHOT_PAGE_SIZE;
+    let refreshed = false;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return yield* this.snapshotPages(size, options.signalTypes ?? [], attempt > 0);
+      } catch (e) {
+        if (e instanceof TokenError) {
+          if (!e.transient || attempt >= this.retries) {
+            throw e;
+          }
+          await sleep(backoffMs(attempt));
+          continue;
+        }
+        const error = HubError.from(e);
+        if (error.code === grpc.status.UNAUTHENTICATED && !refreshed) {
+          this.credentials.invalidate();
+          refreshed = true;
+          attempt -= 1;
+          continue;
+        }
+        if (!SNAPSHOT_RETRY.has(error.code) || attempt >= this.retries) {
+          throw error;
+        }
+        await sleep(error.retryAfter !== undefined ? error.retryAfter * 1000 : backoffMs(attempt));
+      }
+    }
+  }
+
+  private async *snapshotPages(size: number, signalTypes: SignalType[], waitForReady: boolean): AsyncGenerator<Page, string> {
+    // No deadline: a snapshot of millions of signals takes longer than any unary call.
+    const call = this.snapshots.ReadSnapshot({ signalTypes }, await this.metadata(waitForReady));
+    try {
+      let batch: Change__Output[] = [];
+      let first = true;
+      let records = 0;
+      for await (const chunk of call as AsyncIterable<SnapshotChunk__Output>) {
+        for (const record of chunk.signals) {
+          // A snapshot record has no log position of its own: no cursor, no commit time.
+          batch.push({ kind: 'CHANGE_KIND_CREATED', signal: record, cursor: '', committedAt: null });
+          if (batch.length === size) {
+            yield { changes: batch, cursor: '', hasMore: true, reset: first, fromSnapshot: true };
+            batch = [];
+            first = false;
+          }
+        }
+        records += chunk.signals.length;
+        if (chunk.cursor !== '') {
+          if (Number(chunk.totalSignals) !== records) {
+            throw new HubError(grpc.status.DATA_LOSS, `the snapshot said it held ${chunk.totalSignals} signals; ${records} arrived`);
+          }
+          yield { changes: batch, cursor: chunk.cursor, hasMore: true, reset: first, fromSnapshot: true };
+          return chunk.cursor;
+        }
+      }
+      throw new HubError(grpc.status.UNAVAILABLE, 'the snapshot ended before its last chunk');
+    } finally {
+      // Also when the consumer stops half-way: the stream must not stay open on the hub.
+      call.cancel();
+    }
+  }
+
+  /** @internal The snapshot's pages when snapshots are on; returns its cursor, or undefined to read the whole log. */
+  async *bootstrap(options: { pageSize?: number; signalTypes?: SignalType[] }): AsyncGenerator<Page, string | undefined> {
+    if (!this.bootstrapFromSnapshot) {
+      return undefined;
+    }
+    try {
+      return yield* this.readSnapshot(options);
+    } catch (e) {
+      if (!(e instanceof HubError) || e.code !== grpc.status.UNIMPLEMENTED) {
+        throw e;
+      }
+      // A hub without snapshots: read its whole log, now and from now on.
+      this.bootstrapFromSnapshot = false;
+      return undefined;
+    }
+  }
+
+  /**
    * Opens a live subscription: it catches up from `cursor`, then delivers each change as it commits. When the
    * stream breaks (the hub restarts) it reconnects and resumes from the last cursor it delivered; `close()` or
-   * leaving the `for await` loop ends it.
+   * leaving the `for await` loop ends it. From an empty cursor (with snapshots on) it first delivers the hub's
+   * snapshot as `{ kind: 'snapshot', page }` events (see {@link readSnapshot}), then subscribes from its cursor.
    */
   subscribe(cursor = '', options: { signalTypes?: SignalType[]; reconnect?: boolean } = {}): Subscription {
     return new Subscription(this, cursor, options.signalTypes ?? [], options.reconnect ?? true);
@@ -358,6 +490,19 @@ export class Subscription implements AsyncIterable<SubscriptionEvent> {
         try {
           // A reconnect waits for the channel to connect (close() cancels the wait) rather than failing at once
           // while the hub is still down.
+          if (this.current === '') {
+            // Bootstrap first (the snapshot, read again from its start if it breaks; its first page resets), then
+            // subscribe from where it ends. A hub without snapshots catches up from the log instead.
+            for await (const page of this.client.bootstrap({ signalTypes: this.signalTypes })) {
+              if (this.closed) {
+                return;
+              }
+              if (page.cursor !== '') {
+                this.current = page.cursor;
+              }
+              yield { kind: 'snapshot', page };
+            }
+          }
           const metadata = await this.client.metadata(attempt > 0);
           if (this.closed) {
             return;
@@ -394,7 +539,8 @@ export class Subscription implements AsyncIterable<SubscriptionEvent> {
               refreshed = true;
               continue;
             }
-            if (!this.reconnect || !(TRANSIENT.has(error.code) || error.code === grpc.status.INTERNAL)) {
+            // DataLoss: a snapshot that did not add up, after the bootstrap's own retries.
+            if (!this.reconnect || !(TRANSIENT.has(error.code) || error.code === grpc.status.INTERNAL || error.code === grpc.status.DATA_LOSS)) {
               throw error;
             }
           }

@@ -24,7 +24,9 @@ import {
   sha256,
   takedown,
   type Change,
+  type Page,
   type Signal,
+  type SignalRecord,
   type SubscriptionEvent,
 } from '../src';
 
@@ -41,12 +43,13 @@ function env(name: string): string {
   return value;
 }
 
-function member(letter: 'A' | 'B'): HubClient {
+function member(letter: 'A' | 'B', options: { bootstrapFromSnapshot?: boolean } = {}): HubClient {
   return new HubClient({
     address: env('HASHHUB_ADDRESS'),
     tokenUrl: env('HASHHUB_TOKEN_URL'),
     clientId: env(`HASHHUB_${letter}_CLIENT_ID`),
     clientSecret: env(`HASHHUB_${letter}_CLIENT_SECRET`),
+    ...options,
   });
 }
 
@@ -100,6 +103,78 @@ async function hub(command: 'kill' | 'start'): Promise<void> {
   await promisify(execFile)(env('HASHHUB_HUB_CONTROL'), [command], { timeout: RESTART_WAIT_MS });
 }
 
+/** A free loopback port, for a hub of the test's own. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * A hub of its own (clients/sdk-hub.sh on new ports and an empty data folder) with one member, for the tests that
+ * need the hub's first snapshot to be made when they first ask for one. `stop()` stops it and removes its data.
+ */
+async function freshHub() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hashhub-sdk-fresh-'));
+  const grpcPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === grpcPort) {
+    httpPort = await freePort();
+  }
+  const hubEnv = { ...process.env, HASHHUB_HUB_DIR: dir, HASHHUB_HUB_GRPC_PORT: String(grpcPort), HASHHUB_HUB_HTTP_PORT: String(httpPort) };
+  const run = async (...args: string[]) =>
+    (await promisify(execFile)(env('HASHHUB_HUB_CONTROL'), args, { env: hubEnv, timeout: RESTART_WAIT_MS })).stdout;
+  const stop = async () => {
+    await run('stop');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const added = await run('run', 'admin', 'add-member', 'SDK Fresh Member', '--no-probation');
+    const clientId = /^client_id: *(\S+)$/m.exec(added)![1];
+    const clientSecret = /^client_secret: *(\S+)$/m.exec(added)![1];
+    await run('start');
+    const client = (options: { bootstrapFromSnapshot?: boolean } = {}) =>
+      new HubClient({
+        address: `127.0.0.1:${grpcPort}`,
+        tokenUrl: `http://127.0.0.1:${httpPort}/connect/token`,
+        clientId,
+        clientSecret,
+        ...options,
+      });
+    return { client, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** A member's local copy as an application keeps it from the pages: live signals by id, and the cursor stored with each page. */
+class Copy {
+  signals = new Map<string, SignalRecord>();
+  cursor = '';
+
+  apply(page: Page): void {
+    if (page.reset) {
+      this.signals.clear();
+    }
+    for (const change of page.changes) {
+      if (change.kind === 'CHANGE_KIND_RETRACTED') {
+        this.signals.delete(change.signal!.id);
+      } else {
+        this.signals.set(change.signal!.id, change.signal!);
+      }
+    }
+    this.cursor = page.cursor;
+  }
+
+  /** The copy in a form deepEqual compares whatever the order the signals came in. */
+  sorted(): [string, SignalRecord][] {
+    return [...this.signals.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  }
+}
+
 async function syncToEnd(client: HubClient, cursor = '', pageSize = 0) {
   const changes: Change[] = [];
   let pages = 0;
@@ -127,15 +202,18 @@ async function waitFor(events: AsyncIterator<SubscriptionEvent>, predicate: (e: 
 describe('HubClient against a real hub', () => {
   let a: HubClient;
   let b: HubClient;
+  let bLog: HubClient; // reads the whole log from an empty cursor, as the tests of the log's paging need
 
   before(() => {
     a = member('A');
     b = member('B');
+    bLog = member('B', { bootstrapFromSnapshot: false });
   });
 
   after(() => {
     a.close();
     b.close();
+    bLog.close();
   });
 
   const contribute = async (...signals: Signal[]) =>
@@ -191,7 +269,7 @@ describe('HubClient against a real hub', () => {
     assert.equal(replay.replayed, true);
     assert.deepEqual(replay.results.map((r) => r.signalId), first.results.map((r) => r.signalId));
 
-    const { changes, cursor, pages } = await syncToEnd(b, '', 1);
+    const { changes, cursor, pages } = await syncToEnd(bLog, '', 1);
     assert.ok(cursor);
     assert.ok(pages >= 2, 'one change per page: paging was exercised');
     const seen = new Map(changes.map((c) => [c.signal!.id, c]));
@@ -216,7 +294,7 @@ describe('HubClient against a real hub', () => {
     }
     // Each change once, and a sync from the last cursor has nothing new (no other writer runs meanwhile).
     assert.equal(new Set(changes.map((c) => c.cursor)).size, changes.length);
-    const again = await syncToEnd(b, cursor);
+    const again = await syncToEnd(bLog, cursor);
     assert.deepEqual(again.changes, []);
     assert.equal(again.cursor, cursor);
   });
@@ -487,6 +565,157 @@ describe('HubClient against a real hub', () => {
       assert.match(stdout, /caught up at \S+/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('HubClient bootstrap from the snapshot', () => {
+  const contribute = async (client: HubClient, count: number) =>
+    (await client.contribute(Array.from({ length: count }, () => takedown(md5(hex(16)), LABELS)))).results;
+
+  const collect = async (pages: AsyncIterable<Page>) => {
+    const all: Page[] = [];
+    for await (const page of pages) {
+      all.push(page);
+    }
+    return all;
+  };
+
+  it('sync_firstFromFreshSnapshot_holdsEachActiveSignalOnceWithoutTombstonesThenReadsLog', async () => {
+    const hub = await freshHub();
+    const client = hub.client();
+    const replay = hub.client({ bootstrapFromSnapshot: false });
+    try {
+      const results = await contribute(client, 7);
+      for (const result of results.slice(0, 2)) {
+        await client.retract(result.contributionId);
+      }
+      await client.updateLabels(results[2].contributionId, ['behavior:glorification']);
+      const active = results.slice(2).map((r) => r.signalId);
+
+      // The first sync: this hub's first snapshot is made now, at the log's head.
+      let pages = await collect(client.syncPages('', { pageSize: 2 }));
+      const snapshot = pages.filter((p) => p.fromSnapshot);
+      assert.equal(snapshot.length, 3); // 5 records, 2 a page, the last page with the cursor
+      assert.ok(snapshot[0].reset);
+      assert.ok(!pages.slice(1).some((p) => p.reset));
+      assert.deepEqual(snapshot.slice(0, -1).map((p) => p.cursor), ['', '']); // no cursor until the last page
+      assert.ok(snapshot[snapshot.length - 1].cursor);
+      const records = snapshot.flatMap((p) => p.changes.map((c) => c.signal!));
+      assert.deepEqual(records.map((r) => r.id).sort(), [...active].sort()); // each active signal once
+      assert.ok(records.every((r) => r.status === 'SIGNAL_STATUS_ACTIVE'));
+      // Then the log after the snapshot, which holds nothing newer: no tombstone of the two retracted before.
+      assert.deepEqual(pages.filter((p) => !p.fromSnapshot).flatMap((p) => p.changes), []);
+      let copy = new Copy();
+      pages.forEach((p) => copy.apply(p));
+      assert.deepEqual(copy.signals.get(results[2].signalId)!.labels, ['behavior:glorification']);
+
+      // A later sync reads only the log after the cursor: the new signal and the tombstone.
+      const [later] = await contribute(client, 1);
+      await client.retract(results[3].contributionId);
+      pages = await collect(client.syncPages(copy.cursor));
+      assert.ok(!pages.some((p) => p.fromSnapshot || p.reset));
+      assert.deepEqual(
+        pages.flatMap((p) => p.changes.map((c) => [c.signal!.id, c.kind])),
+        [
+          [later.signalId, 'CHANGE_KIND_CREATED'],
+          [results[3].signalId, 'CHANGE_KIND_RETRACTED'],
+        ],
+      );
+      pages.forEach((p) => copy.apply(p));
+
+      // The same copy as reading the whole log from an empty cursor.
+      const full = new Copy();
+      for (const page of await collect(replay.syncPages(''))) {
+        assert.ok(!page.fromSnapshot);
+        full.apply(page);
+      }
+      assert.deepEqual(copy.sorted(), full.sorted());
+
+      // A live subscription from an empty cursor bootstraps the same way, then catches up from the log.
+      const events: SubscriptionEvent[] = [];
+      const live = client.subscribe('');
+      for await (const event of live) {
+        events.push(event);
+        if (event.kind === 'caughtUp') {
+          break;
+        }
+      }
+      const snapshotEvents = events.flatMap((e) => (e.kind === 'snapshot' ? [e.page] : []));
+      assert.ok(snapshotEvents.length > 0 && snapshotEvents[0].reset && snapshotEvents[snapshotEvents.length - 1].cursor);
+      copy = new Copy();
+      for (const event of events) {
+        if (event.kind === 'snapshot') {
+          copy.apply(event.page);
+        } else if (event.kind === 'change') {
+          copy.apply({ changes: [event.change], cursor: event.change.cursor, hasMore: true, reset: false, fromSnapshot: false });
+        }
+      }
+      assert.deepEqual(copy.sorted(), full.sorted());
+    } finally {
+      client.close();
+      replay.close();
+      await hub.stop();
+    }
+  });
+
+  it('sync_bootstrapCutOffHalfWay_storesNoCursorAndNextSyncStartsOver', async () => {
+    const a = member('A');
+    const replay = member('A', { bootstrapFromSnapshot: false });
+    try {
+      await contribute(a, 3);
+      const copy = new Copy();
+      const stored: string[] = [];
+      // The application dies after applying (and storing) two pages of the snapshot.
+      for await (const page of a.syncPages('', { pageSize: 1 })) {
+        assert.ok(page.fromSnapshot);
+        copy.apply(page);
+        stored.push(page.cursor);
+        if (stored.length === 2) {
+          break;
+        }
+      }
+      assert.deepEqual(stored, ['', '']); // no cursor saved: the next sync cannot skip the rest of the snapshot
+      assert.equal(copy.signals.size, 2);
+      copy.signals.set('stale-signal-id', [...copy.signals.values()][0]); // anything held before must go
+
+      const pages = await collect(a.syncPages(copy.cursor, { pageSize: 1000 }));
+      assert.ok(pages[0].fromSnapshot && pages[0].reset);
+      pages.forEach((p) => copy.apply(p));
+      const full = new Copy();
+      (await collect(replay.syncPages(''))).forEach((p) => full.apply(p));
+      assert.ok(!copy.signals.has('stale-signal-id'));
+      assert.deepEqual(copy.sorted(), full.sorted());
+      assert.deepEqual((await syncToEnd(a, copy.cursor)).changes, []);
+    } finally {
+      a.close();
+      replay.close();
+    }
+  });
+
+  it('sync_bootstrapFromSnapshotOff_replaysTheLogWithTombstones', async () => {
+    const client = member('A', { bootstrapFromSnapshot: false });
+    try {
+      const [gone] = await contribute(client, 1);
+      await client.retract(gone.contributionId);
+      const pages = await collect(client.syncPages('', { pageSize: 500 }));
+      assert.ok(!pages.some((p) => p.fromSnapshot || p.reset));
+      assert.ok(pages.every((p) => p.cursor));
+      const changes = pages.flatMap((p) => p.changes);
+      // The log, not a snapshot: the signal's creation and then its tombstone, each change with its cursor.
+      assert.deepEqual(
+        changes.filter((c) => c.signal!.id === gone.signalId).map((c) => c.kind),
+        ['CHANGE_KIND_CREATED', 'CHANGE_KIND_RETRACTED'],
+      );
+      assert.ok(changes.every((c) => c.cursor));
+      for await (const event of client.subscribe('')) {
+        assert.notEqual(event.kind, 'snapshot');
+        if (event.kind === 'caughtUp') {
+          break;
+        }
+      }
+    } finally {
+      client.close();
     }
   });
 });
