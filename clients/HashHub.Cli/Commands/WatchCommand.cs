@@ -28,7 +28,9 @@ internal sealed class WatchCommand(CliOutput output) : AsyncCommand<HubSettings>
                 SyncEventKind.Applied => string.Create(CultureInfo.InvariantCulture, $"applied {e.Changes} change(s), cursor {e.Cursor}"),
                 SyncEventKind.CaughtUp => $"caught up, cursor {e.Cursor}",
                 SyncEventKind.Resyncing => "the hub asked for a full resync",
-                _ => $"disconnected ({e.Error?.Message ?? "no reason"}); reconnecting",
+                SyncEventKind.Bootstrapped => string.Create(CultureInfo.InvariantCulture, $"loaded {e.Changes} signal(s) from the hub's snapshot, cursor {e.Cursor}"),
+                SyncEventKind.Disconnected => $"disconnected ({e.Error?.Message ?? "no reason"}); reconnecting",
+                _ => e.Kind.ToString(),
             };
             lock (gate)
             {

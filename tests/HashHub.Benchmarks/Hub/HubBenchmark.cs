@@ -169,6 +169,9 @@ internal static class HubBenchmark
             // cursor reading it and the changes after its cursor, compared with the log replays above.
             var build = await Measure(() => snapshots.RebuildAsync(1, CancellationToken.None));
             Report(provider, "snapshot build (once for all readers)", signals, "signals", build, null);
+            var file = new FileInfo(Directory.GetFiles(Path.Combine(data, "snapshots"), "*.bin").Single());
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{provider,-9} snapshot file: {file.Length / 1048576.0:F1} MiB ({(double)file.Length / signals:F0} bytes per signal)"));
             long bootstrapped = 0;
             var fromSnapshot = await Measure(async () => bootstrapped = await BootstrapAsync(snapshotsClient, sync, headers));
             Report(provider, "full sync from the snapshot", (int)bootstrapped, "signals", fromSnapshot, first);

@@ -111,8 +111,10 @@ public sealed class MissionCliTests
         var reencoded = Write("reencoded-q70.jpg", Reencode(original, quality: 70, scale: 1));
         var halfSize = Write("half-size.jpg", Reencode(original, quality: 90, scale: 2));
 
-        // B has synced the (empty) list: nothing matches yet.
-        Assert.That((await Run("sync", "--profile", "b")).ExitCode, Is.Zero);
+        // B has synced the (empty) list: nothing matches yet. A first sync starts from the hub's snapshot.
+        var first = await Run("sync", "--profile", "b");
+        Assert.That(first.ExitCode, Is.Zero, first.Error);
+        Assert.That(first.Out, Does.Contain("first sync (bootstrap), from the hub's snapshot"));
         Assert.That((await Run("match", reencoded, "--profile", "b")).ExitCode, Is.Zero);
 
         // A takes the photo down; the CLI prints the contribution ids to retract with.
@@ -188,6 +190,8 @@ public sealed class MissionCliTests
 
         Assert.That(await watch, Is.EqualTo(130), error.ToString());
         Assert.That(Printed(), Does.Contain("connected").And.Contain("stopped"));
+        // B's store was new: it was filled from the hub's snapshot before the subscription.
+        Assert.That(Printed(), Does.Match("loaded [0-9]+ signal\\(s\\) from the hub's snapshot").And.Not.Contain("disconnected"));
     }
 
     [Test]
