@@ -121,7 +121,8 @@ internal sealed partial class SyncEngine(
             catch (RpcException e) when (attempt < MaxSnapshotAttempts && !cancellationToken.IsCancellationRequested
                 && e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DataLoss or StatusCode.ResourceExhausted)
             {
-                var delay = Backoff(attempt);
+                // Over the snapshot rate limit, the hub says when to come back.
+                var delay = Resilience.HubCallInterceptor.Pushback(e) ?? Backoff(attempt);
                 LogSnapshotRetry(logger, e.Message, delay.TotalMilliseconds);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }

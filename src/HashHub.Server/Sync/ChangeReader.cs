@@ -91,16 +91,7 @@ internal sealed class ChangeReader(HubDbContext db)
                     changes.Add(current);
                     if (firstSeq.TryAdd(signalId, seq))
                     {
-                        signals[signalId] = new SignalEntity
-                        {
-                            Id = signalId,
-                            Type = reader.GetString(4),
-                            Value = reader.GetString(5),
-                            Quality = reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                            Status = (SignalStatus)reader.GetInt32(7),
-                            CreatedAt = ReadTime(reader, 8),
-                            UpdatedAt = ReadTime(reader, 9),
-                        };
+                        signals[signalId] = ReadSignal(reader, 3);
                     }
                 }
                 if (firstSeq[signalId] == seq && !reader.IsDBNull(10))
@@ -110,14 +101,7 @@ internal sealed class ChangeReader(HubDbContext db)
             }
         }
 
-        // Contributions come in index order; the contract lists them oldest first.
-        foreach (var signal in signals.Values)
-        {
-            if (signal.Contributions.Count > 1)
-            {
-                signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
-            }
-        }
+        SortContributions(signals.Values);
         // Sharing scopes of the contributions not shared with all (one more query, and none in the common case).
         await Sharing.Visibility.LoadGroupsAsync(db, signals.Values.SelectMany(s => s.Contributions), cancellationToken);
 
@@ -166,16 +150,7 @@ internal sealed class ChangeReader(HubDbContext db)
                 var id = reader.GetInt64(0);
                 if (current?.Id != id)
                 {
-                    current = new SignalEntity
-                    {
-                        Id = id,
-                        Type = reader.GetString(1),
-                        Value = reader.GetString(2),
-                        Quality = reader.IsDBNull(3) ? null : reader.GetInt32(3),
-                        Status = (SignalStatus)reader.GetInt32(4),
-                        CreatedAt = ReadTime(reader, 5),
-                        UpdatedAt = ReadTime(reader, 6),
-                    };
+                    current = ReadSignal(reader, 0);
                     signals.Add(current);
                 }
                 if (!reader.IsDBNull(7))
@@ -184,13 +159,7 @@ internal sealed class ChangeReader(HubDbContext db)
                 }
             }
         }
-        foreach (var signal in signals)
-        {
-            if (signal.Contributions.Count > 1)
-            {
-                signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
-            }
-        }
+        SortContributions(signals);
         await Sharing.Visibility.LoadGroupsAsync(db, signals.SelectMany(s => s.Contributions), cancellationToken);
         return signals;
     }
@@ -300,6 +269,30 @@ internal sealed class ChangeReader(HubDbContext db)
         }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), ReadTime(reader, 1)) : (0, null);
+    }
+
+    /// <summary>A signal's columns, from <paramref name="first"/> on: Id, Type, Value, Quality, Status, CreatedAt, UpdatedAt.</summary>
+    private SignalEntity ReadSignal(DbDataReader reader, int first) => new()
+    {
+        Id = reader.GetInt64(first),
+        Type = reader.GetString(first + 1),
+        Value = reader.GetString(first + 2),
+        Quality = reader.IsDBNull(first + 3) ? null : reader.GetInt32(first + 3),
+        Status = (SignalStatus)reader.GetInt32(first + 4),
+        CreatedAt = ReadTime(reader, first + 5),
+        UpdatedAt = ReadTime(reader, first + 6),
+    };
+
+    /// <summary>Contributions come in index order; the contract lists them oldest first.</summary>
+    private static void SortContributions(IEnumerable<SignalEntity> signals)
+    {
+        foreach (var signal in signals)
+        {
+            if (signal.Contributions.Count > 1)
+            {
+                signal.Contributions.Sort((x, y) => x.Id.CompareTo(y.Id));
+            }
+        }
     }
 
     // labelSets: label arrays already read in this page, by their stored form. Most contributions share a few
