@@ -102,7 +102,6 @@ public sealed partial class SnapshotStore(
     /// </summary>
     internal sealed class ChunkEncoder(int chunkBytes, Func<Proto.SignalType, int, ReadOnlyMemory<byte>, ValueTask> emit)
     {
-        private const byte SignalsTag = (1 << 3) | 2; // field 1, length-delimited
         private readonly Dictionary<Proto.SignalType, (ArrayBufferWriter<byte> Buffer, int Count)> _open = [];
 
         public long Records { get; private set; }
@@ -114,12 +113,9 @@ public sealed partial class SnapshotStore(
             {
                 open = (new ArrayBufferWriter<byte>(chunkBytes + 4096), 0);
             }
-            var size = record.CalculateSize();
-            var head = open.Buffer.GetSpan(11);
-            head[0] = SignalsTag;
-            var written = 1 + WriteVarint(head[1..], (uint)size);
-            open.Buffer.Advance(written);
-            record.WriteTo(open.Buffer);
+            // A chunk holding just this record encodes as the record's field-1 entry (tag, length, record), which
+            // is what concatenates into a chunk of many.
+            new Proto.SnapshotChunk { Signals = { record } }.WriteTo(open.Buffer);
             open = (open.Buffer, open.Count + 1);
             Records++;
             if (open.Buffer.WrittenCount >= chunkBytes)
@@ -142,18 +138,6 @@ public sealed partial class SnapshotStore(
                 }
             }
             _open.Clear();
-        }
-
-        private static int WriteVarint(Span<byte> span, uint value)
-        {
-            var i = 0;
-            while (value >= 0x80)
-            {
-                span[i++] = (byte)(value | 0x80);
-                value >>= 7;
-            }
-            span[i++] = (byte)value;
-            return i;
         }
     }
 

@@ -56,7 +56,7 @@ internal sealed class SnapshotsGrpcService(HubDbContext db, HubEpoch epoch, Snap
         long total = 0;
 
         // The all-members part, from the file as it is.
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, file.Chunks.Count == 0 ? 1 : file.Chunks.Max(c => c.Length)));
+        var buffer = ArrayPool<byte>.Shared.Rent(file.Chunks.Select(c => c.Length).DefaultIfEmpty(1).Max());
         try
         {
             foreach (var chunk in file.Chunks)
