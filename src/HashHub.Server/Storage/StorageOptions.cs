@@ -36,22 +36,34 @@ public sealed class StorageOptions
             $"Data Source={Path.Combine(Path.GetFullPath(DataDirectory), "hashhub.db")};Pooling=True",
         _ when string.IsNullOrWhiteSpace(ConnectionString) =>
             throw new InvalidOperationException($"Storage:ConnectionString is required for the {Provider} provider."),
-        StorageProvider.Postgres => WithoutJit(ConnectionString!),
+        StorageProvider.Postgres => WithSessionDefaults(ConnectionString!),
         _ => ConnectionString!,
     };
 
     /// <summary>
-    /// Turns PostgreSQL's JIT compilation off for the hub's sessions, unless the connection string sets it. The
-    /// hub's queries are short index walks (a page of the change log, a batch of inserts) whose cost estimates
-    /// still cross <c>jit_above_cost</c> on large tables: PostgreSQL then spends 100-800 ms compiling a query
-    /// that runs in 5-10 ms, which made a full sync spend more than 80% of the database's CPU in LLVM.
+    /// PostgreSQL settings for the hub's sessions, each unless the connection string's <c>Options</c> set it. The
+    /// hub's queries are short index walks (a page of the change log, a batch of inserts, a read at the log's head),
+    /// and on large tables the planner's estimates lead it into two costly choices for them:
+    /// <list type="bullet">
+    /// <item><c>jit=off</c>: estimates crossed <c>jit_above_cost</c>, and PostgreSQL spent 100-800 ms compiling a
+    /// query that runs in 5-10 ms, which made a full sync spend more than 80% of the database's CPU in LLVM.</item>
+    /// <item><c>max_parallel_workers_per_gather=0</c>: a read of the changes after a position near the log's head
+    /// (the match index's feed after each commit, a live subscription's) was estimated at a thousand rows and
+    /// planned with a parallel worker, a process started for the query: 30-60 ms for a read that finds nothing,
+    /// half of PostgreSQL's CPU during a bulk ingest into a million-signal log.</item>
+    /// </list>
     /// </summary>
-    private static string WithoutJit(string connectionString)
+    internal static readonly (string Name, string Value)[] PostgresSessionDefaults = [("jit", "off"), ("max_parallel_workers_per_gather", "0")];
+
+    private static string WithSessionDefaults(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        if (builder.Options?.Contains("jit", StringComparison.OrdinalIgnoreCase) != true)
+        foreach (var (name, value) in PostgresSessionDefaults)
         {
-            builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? "-c jit=off" : builder.Options + " -c jit=off";
+            if (builder.Options?.Contains(name, StringComparison.OrdinalIgnoreCase) != true)
+            {
+                builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? $"-c {name}={value}" : $"{builder.Options} -c {name}={value}";
+            }
         }
         return builder.ConnectionString;
     }

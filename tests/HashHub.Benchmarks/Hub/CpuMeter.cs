@@ -15,24 +15,64 @@ internal static class CpuMeter
 
     /// <summary>
     /// CPU seconds so far: this process, and the PostgreSQL server whose postmaster is
-    /// <paramref name="postmasterPid"/> (its own time, its live children's, and its ended children's), if any.
+    /// <paramref name="postmasterPid"/> if any, its processes one by one (pid, kind from its process title: "client
+    /// backend", "autovacuum worker", "checkpointer"..., CPU seconds), and the CPU seconds of its children that
+    /// ended (<see cref="Between"/> turns two readings into time by kind).
     /// </summary>
-    public static (double Self, double Postgres) Read(int? postmasterPid)
+    public static (double Self, ServerReading? Postgres) ReadProcesses(int? postmasterPid)
     {
         var self = ProcessSeconds(Environment.ProcessId);
-        double postgres = 0;
-        if (postmasterPid is { } postmaster)
+        if (postmasterPid is not { } postmaster)
         {
-            postgres = ProcessSeconds(postmaster, withEndedChildren: true);
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            return (self, null);
+        }
+        var own = ProcessSeconds(postmaster);
+        var processes = new Dictionary<int, (string Kind, double Seconds)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && ParentPid(pid) == postmaster)
             {
-                if (int.TryParse(Path.GetFileName(dir), out var pid) && ParentPid(pid) == postmaster)
-                {
-                    postgres += ProcessSeconds(pid);
-                }
+                processes[pid] = (Kind(pid), ProcessSeconds(pid));
             }
         }
-        return (self, postgres);
+        processes[postmaster] = ("postmaster", own);
+        return (self, new ServerReading(processes, ProcessSeconds(postmaster, withEndedChildren: true) - own));
+    }
+
+    /// <summary>The server's processes at one time, and the CPU seconds of its children that had ended by then.</summary>
+    public sealed record ServerReading(IReadOnlyDictionary<int, (string Kind, double Seconds)> Processes, double Ended);
+
+    /// <summary>
+    /// The server's CPU seconds between two readings by kind of process. A process that ended in between counts
+    /// under "ended" with its time after the first reading (the server adds up an ended child's whole life).
+    /// </summary>
+    public static Dictionary<string, double> Between(ServerReading before, ServerReading after)
+    {
+        var byKind = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (pid, (kind, seconds)) in after.Processes)
+        {
+            var earlier = before.Processes.TryGetValue(pid, out var b) ? b.Seconds : 0;
+            byKind[kind] = byKind.GetValueOrDefault(kind) + seconds - earlier;
+        }
+        var endedEarlier = before.Processes.Where(p => !after.Processes.ContainsKey(p.Key)).Sum(p => p.Value.Seconds);
+        byKind["ended"] = after.Ended - before.Ended - endedEarlier;
+        return byKind;
+    }
+
+    /// <summary>A server process's kind from its title ("postgres: checkpointer", "postgres: postgres db 127.0.0.1(5432) idle"...).</summary>
+    private static string Kind(int pid)
+    {
+        try
+        {
+            var title = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+            title = title.StartsWith("postgres: ", StringComparison.Ordinal) ? title["postgres: ".Length..] : title;
+            return title.Contains("127.0.0.1", StringComparison.Ordinal) || title.Contains("[local]", StringComparison.Ordinal) ? "client backends"
+                : title.StartsWith("autovacuum worker", StringComparison.Ordinal) ? "autovacuum worker" : title;
+        }
+        catch (IOException)
+        {
+            return "ended";
+        }
     }
 
     private static double ProcessSeconds(int pid, bool withEndedChildren = false)

@@ -16,9 +16,11 @@ namespace HashHub.Benchmarks.Hub;
 /// <summary>
 /// End-to-end figures of the hub over real loopback sockets: contribution ingest (batches of 1,000) and a full
 /// sync of the whole log from an empty cursor. Usage:
-/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--postgres CONNECTION_STRING] [--pg-statements] [--pg-shared-buffers SIZE]</c>;
+/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--postgres CONNECTION_STRING] [--pg-statements] [--pg-shared-buffers SIZE] [--pg-setting NAME=VALUE]...</c>;
 /// without <c>--postgres</c> a throwaway PostgreSQL server is started on a free loopback port (with shared_buffers of
-/// SIZE when given; 256MB otherwise, as in the tests).
+/// SIZE when given; 256MB otherwise, as in the tests; and each <c>--pg-setting</c> given, for A/B runs of the
+/// server's configuration). On PostgreSQL each measure also prints the WAL it wrote (bytes and full-page images per
+/// operation) and the checkpoints that ran during it.
 /// <c>--pg-statements</c> loads pg_stat_statements into that server and prints, after each measure, the
 /// statements that took the most of the server's time.
 /// The baseline in the same run is a single writer, so the concurrent figure is reported as a ratio to it.
@@ -29,6 +31,7 @@ internal static class HubBenchmark
 
     private static int? _postmasterPid;
     private static string? _statements;
+    private static string? _wal;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -42,7 +45,8 @@ internal static class HubBenchmark
         // PostgreSQL's CPU per ingested signal 62 -> 57 us with 4 writers, within this machine's noise.
         var sharedBuffers = args.SkipWhile(a => a != "--pg-shared-buffers").Skip(1).FirstOrDefault();
         string[] serverSettings = [.. statements ? ["shared_preload_libraries=pg_stat_statements"] : Array.Empty<string>(),
-            .. sharedBuffers is null ? Array.Empty<string>() : [$"shared_buffers={sharedBuffers}"]];
+            .. sharedBuffers is null ? Array.Empty<string>() : [$"shared_buffers={sharedBuffers}"],
+            .. args.Select((a, i) => (a, i)).Where(x => x.a == "--pg-setting" && x.i + 1 < args.Length).Select(x => args[x.i + 1])];
         PostgresServer? postgres = null;
         try
         {
@@ -64,6 +68,7 @@ internal static class HubBenchmark
                 }
                 _postmasterPid = connection is null ? null : await PostmasterPidAsync(connection);
                 _statements = statements ? connection : null;
+                _wal = connection;
                 await RunProviderAsync(provider, connection, signals, writers);
             }
         }
@@ -197,7 +202,7 @@ internal static class HubBenchmark
         }
     }
 
-    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu)
+    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu, WalUse? Wal = null, IReadOnlyDictionary<string, double>? PostgresByKind = null)
     {
         public double Cpu => SelfCpu + PostgresCpu;
     }
@@ -205,13 +210,38 @@ internal static class HubBenchmark
     private static async Task<Measurement> Measure(Func<Task> work)
     {
         await ResetStatementsAsync();
-        var before = CpuMeter.Read(_postmasterPid);
+        var walBefore = await ReadWalAsync();
+        var before = CpuMeter.ReadProcesses(_postmasterPid);
         var stopwatch = Stopwatch.StartNew();
         await work();
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var after = CpuMeter.Read(_postmasterPid);
+        var after = CpuMeter.ReadProcesses(_postmasterPid);
+        var walAfter = await ReadWalAsync();
         await PrintStatementsAsync();
-        return new Measurement(seconds, after.Self - before.Self, after.Postgres - before.Postgres);
+        var byKind = before.Postgres is { } b && after.Postgres is { } a ? CpuMeter.Between(b, a) : [];
+        return new Measurement(seconds, after.Self - before.Self, byKind.Values.Sum(),
+            walBefore is { } wb && walAfter is { } wa ? new WalUse(wa.Bytes - wb.Bytes, wa.FullPageImages - wb.FullPageImages, wa.Checkpoints - wb.Checkpoints) : null,
+            byKind);
+    }
+
+    /// <summary>WAL written and checkpoints run (totals, or their difference over a measure).</summary>
+    internal readonly record struct WalUse(long Bytes, long FullPageImages, long Checkpoints);
+
+    /// <summary>The PostgreSQL server's WAL totals so far (pg_stat_wal, pg_stat_bgwriter); null on SQLite.</summary>
+    private static async Task<WalUse?> ReadWalAsync()
+    {
+        if (_wal is null)
+        {
+            return null;
+        }
+        await using var connection = new NpgsqlConnection(_wal);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req FROM pg_stat_wal w, pg_stat_bgwriter b
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new WalUse(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
     /// <summary>The server's main process, when it runs on this machine: the parent of this connection's backend.</summary>
@@ -265,6 +295,18 @@ internal static class HubBenchmark
         var ratio = baseline is { } b ? $"  {cpuRate / (b.Count / (b.Cost.Cpu / Environment.ProcessorCount)):F2}x baseline" : string.Empty;
         Console.WriteLine(
             $"{provider,-9} {what,-34} {count,9:N0} {unit} | wall {m.Seconds,6:F2} s = {wallRate,9:N0}/s | cpu {m.Cpu,6:F2} s (hub+client {m.SelfCpu:F2}, postgres {m.PostgresCpu:F2}) = {cpuRate,9:N0}/s on {Environment.ProcessorCount} free cores{ratio}");
+        if (m.Wal is { } wal && count > 0)
+        {
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{string.Empty,-9} WAL {(double)wal.Bytes / count,8:F0} bytes and {(double)wal.FullPageImages / count,6:F3} full-page images per {unit.TrimEnd('s')}, {wal.Checkpoints} checkpoint(s)"));
+        }
+        if (m.PostgresByKind is { } byKind && m.PostgresCpu > 0)
+        {
+            // Where the server's time went, per operation: its sessions, and its background processes.
+            var parts = byKind.Where(k => k.Value > 0.005).OrderByDescending(k => k.Value)
+                .Select(k => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{k.Key} {k.Value * 1e6 / count:F1} us"));
+            Console.WriteLine($"{string.Empty,-9} PostgreSQL CPU per {unit.TrimEnd('s')}: {string.Join(", ", parts)}");
+        }
     }
 
     private static async Task IngestAsync(Proto.Contributions.ContributionsClient client, Metadata headers, int offset, int count, int writers)
