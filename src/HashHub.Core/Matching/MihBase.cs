@@ -18,7 +18,7 @@ namespace HashHub.Core.Matching;
 /// </remarks>
 internal sealed class MihBase
 {
-    public static readonly MihBase Empty = Build(default, default, default, default, 0);
+    public static readonly MihBase Empty = Build(default, default, default, default, default, 0);
 
     private MihBase(AlignedHashes hashes, int[] ids, int[][] offsets, int[][] positions)
     {
@@ -55,11 +55,11 @@ internal sealed class MihBase
         + Offsets.Sum(o => (long)o.Length * 4) + Positions.Sum(p => (long)p.Length * 4);
 
     /// <summary>
-    /// Builds a base from up to four sources (the old base, deltas, new bulk entries), keeping only the
-    /// entries whose tombstone bit is clear. Two passes over the sources (count, then scatter) avoid a temporary
-    /// copy of the whole list, which at 10 million hashes would be another 360 MB.
+    /// Builds a base from up to five sources (the old base, the middle level, deltas, new bulk entries), keeping
+    /// only the entries whose tombstone bit is clear. Two passes over the sources (count, then scatter) avoid a
+    /// temporary copy of the whole list, which at 10 million hashes would be another 360 MB.
     /// </summary>
-    public static MihBase Build(in Source a, in Source b, in Source c, in Source d, int liveTotal)
+    public static MihBase Build(in Source a, in Source b, in Source c, in Source d, in Source e, int liveTotal)
     {
         var store = new AlignedHashes(liveTotal);
         var hashes = store.Span;
@@ -73,9 +73,11 @@ internal sealed class MihBase
         b.CountChunk0(off0);
         c.CountChunk0(off0);
         d.CountChunk0(off0);
+        e.CountChunk0(off0);
         PrefixSum(off0);
         var cursor = off0.AsSpan(0, MihLayout.Buckets).ToArray();
-        var n = a.Scatter(cursor, hashes, ids) + b.Scatter(cursor, hashes, ids) + c.Scatter(cursor, hashes, ids) + d.Scatter(cursor, hashes, ids);
+        var n = a.Scatter(cursor, hashes, ids) + b.Scatter(cursor, hashes, ids) + c.Scatter(cursor, hashes, ids) + d.Scatter(cursor, hashes, ids)
+            + e.Scatter(cursor, hashes, ids);
         if (n != liveTotal)
         {
             throw new InvalidOperationException($"Index build expected {liveTotal} live entries, found {n}.");
