@@ -17,8 +17,8 @@ namespace HashHub.Core.Matching;
 /// </para>
 /// <para>
 /// Why a middle level: a list that grows by adds alone would otherwise rebuild its whole base each time the delta
-/// fills, about 64 times over for every hash on the way to a million (8.7 us of CPU per add, the largest part of
-/// a hub's own cost per ingested signal). With the middle level a hash is built about a dozen times: a few times
+/// fills, about 64 times over for every hash on the way to a million (9-10 us of CPU per add, the largest part
+/// of a hub's own cost per ingested signal). With the middle level a hash is built about a dozen times: a few times
 /// into the middle level, once per base rebuild, and the base is rebuilt 8 times less often.
 /// </para>
 /// <para>

@@ -116,7 +116,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         // The savepoint needs a transaction; the hub's writes always run in one (ChangeLog.WriteAsync).
         if (db.Database.CurrentTransaction is not null && optimistic.ShouldTry())
         {
-            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+            await using var batch = Batch();
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT hub_new_signals"));
             batch.BatchCommands.Add(SignalRows(InsertSignals + """ RETURNING "Id", "Type", "Value" """, candidates));
             batch.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT hub_new_signals"));
@@ -132,13 +132,13 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
                 {
                     s.Id = 0; // Rows the failed insert returned before the conflict were rolled back.
                 }
-                await using var rollback = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+                await using var rollback = Batch();
                 rollback.BatchCommands.Add(new NpgsqlBatchCommand("ROLLBACK TO SAVEPOINT hub_new_signals"));
                 rollback.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT hub_new_signals"));
                 await rollback.ExecuteNonQueryAsync(ct);
             }
         }
-        await using var upsert = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+        await using var upsert = Batch();
         upsert.BatchCommands.Add(SignalRows(InsertSignals + """ ON CONFLICT ("Type", "Value") DO NOTHING RETURNING "Id", "Type", "Value" """, candidates));
         await ReadIdsAsync(upsert, byKey, ct);
     }
@@ -301,6 +301,8 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         }
         return command;
     }
+
+    private NpgsqlBatch Batch() => new((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
 
     private NpgsqlCommand Command(string sql) => new(sql, (NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
 
