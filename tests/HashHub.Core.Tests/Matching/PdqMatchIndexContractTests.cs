@@ -7,6 +7,7 @@ namespace HashHub.Core.Tests.Matching;
 [TestFixture("mih")]
 [TestFixture("mih-small-delta")]
 [TestFixture("mih-no-fallback")]
+[TestFixture("mih-small-levels")]
 public sealed class PdqMatchIndexContractTests(string implementation)
 {
     private static readonly Hash256 A = Hash256.Parse("f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22");
@@ -114,6 +115,9 @@ public sealed class PdqMatchIndexContractTests(string implementation)
         // A delta of 256 entries makes the writer compact every 256 adds, so the tests cross compactions.
         "mih-small-delta" => new PdqMultiIndex(new PdqMultiIndexOptions { DeltaCapacity = 256 }),
         "mih-no-fallback" => new PdqMultiIndex(new PdqMultiIndexOptions { DisableLinearFallback = true }),
+        // Small delta and middle level, probes only: the tests cross builds of the middle level and of the base,
+        // and concurrent queries run on the probe path of every level.
+        "mih-small-levels" => new PdqMultiIndex(new PdqMultiIndexOptions { DeltaCapacity = 64, MinMidCapacity = 256, DisableLinearFallback = true }),
         _ => throw new ArgumentOutOfRangeException(nameof(implementation)),
     };
 }
