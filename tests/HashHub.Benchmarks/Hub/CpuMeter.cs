@@ -55,7 +55,7 @@ internal static class CpuMeter
             byKind[kind] = byKind.GetValueOrDefault(kind) + seconds - earlier;
         }
         var endedEarlier = before.Processes.Where(p => !after.Processes.ContainsKey(p.Key)).Sum(p => p.Value.Seconds);
-        byKind["ended"] = after.Ended - before.Ended - endedEarlier;
+        byKind["ended"] = byKind.GetValueOrDefault("ended") + (after.Ended - before.Ended - endedEarlier);
         return byKind;
     }
 
@@ -66,6 +66,10 @@ internal static class CpuMeter
         {
             var title = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
             title = title.StartsWith("postgres: ", StringComparison.Ordinal) ? title["postgres: ".Length..] : title;
+            if (title.Length == 0)
+            {
+                return "ended"; // Exited, not yet reaped: its cmdline is empty.
+            }
             return title.Contains("127.0.0.1", StringComparison.Ordinal) || title.Contains("[local]", StringComparison.Ordinal) ? "client backends"
                 : title.StartsWith("autovacuum worker", StringComparison.Ordinal) ? "autovacuum worker" : title;
         }

@@ -20,7 +20,8 @@ namespace HashHub.Benchmarks.Hub;
 /// without <c>--postgres</c> a throwaway PostgreSQL server is started on a free loopback port (with shared_buffers of
 /// SIZE when given; 256MB otherwise, as in the tests; and each <c>--pg-setting</c> given, for A/B runs of the
 /// server's configuration). On PostgreSQL each measure also prints the WAL it wrote (bytes and full-page images per
-/// operation) and the checkpoints that ran during it.
+/// operation), the checkpoints that ran during it, and the server's CPU per operation by kind of process (sessions,
+/// autovacuum, checkpointer, parallel workers, processes that ended meanwhile).
 /// <c>--pg-statements</c> loads pg_stat_statements into that server and prints, after each measure, the
 /// statements that took the most of the server's time.
 /// The baseline in the same run is a single writer, so the concurrent figure is reported as a ratio to it.
@@ -227,7 +228,11 @@ internal static class HubBenchmark
     /// <summary>WAL written and checkpoints run (totals, or their difference over a measure).</summary>
     internal readonly record struct WalUse(long Bytes, long FullPageImages, long Checkpoints);
 
-    /// <summary>The PostgreSQL server's WAL totals so far (pg_stat_wal, pg_stat_bgwriter); null on SQLite.</summary>
+    /// <summary>
+    /// The PostgreSQL server's WAL totals so far; null on SQLite. The bytes are the WAL's insert position, exact;
+    /// full-page images and checkpoints come from the statistics views, which the server's processes update at
+    /// most once a second (and an idle session within 10 s), so over a measure of a few seconds they are rough.
+    /// </summary>
     private static async Task<WalUse?> ReadWalAsync()
     {
         if (_wal is null)
@@ -237,7 +242,7 @@ internal static class HubBenchmark
         await using var connection = new NpgsqlConnection(_wal);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("""
-            SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req FROM pg_stat_wal w, pg_stat_bgwriter b
+            SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req FROM pg_stat_wal w, pg_stat_bgwriter b
             """, connection);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
