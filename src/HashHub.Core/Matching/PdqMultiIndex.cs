@@ -296,21 +296,19 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
         var baseLive = old.Base.Count - old.Base.Removed;
         var recentLive = (old.Mid.Count - old.Mid.Removed) + (frozenCount - frozen.Removed);
         wholeBase |= _options.MidDivisor <= 0 || recentLive > Math.Max(_options.MinMidCapacity, baseLive / _options.MidDivisor);
+        var live = (wholeBase ? baseLive : 0) + recentLive;
+        var delta = new MihDelta(DeltaCapacityFor(baseLive + recentLive));
+        // From the base (when it is rebuilt too), the middle level and the frozen delta, minus the given tombstones.
+        MihBase BuildLevel(ulong[]? baseTombstones, ulong[] midTombstones, ulong[] frozenTombstones) => MihBase.Build(
+            wholeBase ? new MihBase.Source(old.Base.Hashes, old.Base.Ids, baseTombstones) : default,
+            new MihBase.Source(old.Mid.Hashes, old.Mid.Ids, midTombstones),
+            new MihBase.Source(frozen.Hashes.AsSpan(0, frozenCount), frozen.Ids.AsSpan(0, frozenCount), frozenTombstones),
+            default,
+            default,
+            live);
         if (!_options.BackgroundCompaction)
         {
-            if (wholeBase)
-            {
-                CompactLocked(default, default);
-                return;
-            }
-            var mid = MihBase.Build(
-                default,
-                new MihBase.Source(old.Mid.Hashes, old.Mid.Ids, old.Mid.Tombstones),
-                new MihBase.Source(frozen.Hashes.AsSpan(0, frozenCount), frozen.Ids.AsSpan(0, frozenCount), frozen.Tombstones),
-                default,
-                default,
-                recentLive);
-            _snapshot = new Snapshot(old.Base, mid, null, new MihDelta(DeltaCapacityFor(baseLive + recentLive)));
+            PublishLocked(BuildLevel(old.Base.Tombstones, old.Mid.Tombstones, frozen.Tombstones), wholeBase, delta);
             return;
         }
         // The build reads copies of the tombstones taken now; removals from here on are logged and replayed on
@@ -318,21 +316,14 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
         var baseTombstones = wholeBase ? (ulong[])old.Base.Tombstones.Clone() : null;
         var midTombstones = (ulong[])old.Mid.Tombstones.Clone();
         var frozenTombstones = (ulong[])frozen.Tombstones.Clone();
-        var live = (wholeBase ? baseLive : 0) + recentLive;
         _removedDuringCompaction = [];
-        _snapshot = new Snapshot(old.Base, old.Mid, frozen, new MihDelta(DeltaCapacityFor(baseLive + recentLive)));
+        _snapshot = new Snapshot(old.Base, old.Mid, frozen, delta);
         _compaction = Task.Run(() =>
         {
             MihBase? built = null;
             try
             {
-                built = MihBase.Build(
-                    wholeBase ? new MihBase.Source(old.Base.Hashes, old.Base.Ids, baseTombstones) : default,
-                    new MihBase.Source(old.Mid.Hashes, old.Mid.Ids, midTombstones),
-                    new MihBase.Source(frozen.Hashes.AsSpan(0, frozenCount), frozen.Ids.AsSpan(0, frozenCount), frozenTombstones),
-                    default,
-                    default,
-                    live);
+                built = BuildLevel(baseTombstones, midTombstones, frozenTombstones);
             }
             finally
             {
@@ -346,9 +337,7 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
                         {
                             built.Remove(id, hash);
                         }
-                        _snapshot = wholeBase
-                            ? new Snapshot(built, MihBase.Empty, null, _snapshot.Delta)
-                            : new Snapshot(_snapshot.Base, built, null, _snapshot.Delta);
+                        PublishLocked(built, wholeBase, _snapshot.Delta);
                     }
                     _removedDuringCompaction = null;
                     _compaction = null;
@@ -356,6 +345,10 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
             }
         });
     }
+
+    // Publishes what a build made: a new base (with an empty middle level) or a new middle level (same base).
+    private void PublishLocked(MihBase built, bool wholeBase, MihDelta delta) =>
+        _snapshot = wholeBase ? new Snapshot(built, MihBase.Empty, null, delta) : new Snapshot(_snapshot.Base, built, null, delta);
 
     private int DeltaCapacityFor(int baseCount) =>
         _options.DeltaCapacity is { } fixedCapacity

@@ -225,10 +225,8 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
     /// </summary>
     public async Task AppendLogAsync(long lockKey, IReadOnlyList<ChangeEntity> changes, IReadOnlyList<AuditRecord> audit, DateTimeOffset now, string? notifyChannel, CancellationToken ct)
     {
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
         byte[]? head = null;
-        await using (var first = new NpgsqlBatch(connection, transaction))
+        await using (var first = Batch())
         {
             first.BatchCommands.Add(Statement("SELECT pg_advisory_xact_lock($1)", lockKey));
             if (changes.Count > 0)
@@ -273,7 +271,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         {
             return;
         }
-        await using var second = new NpgsqlBatch(connection, transaction);
+        await using var second = Batch();
         if (audit.Count > 0)
         {
             var entries = AuditChain.Link(head, audit, now);
@@ -411,11 +409,10 @@ internal sealed class OptimisticInserts
     public static readonly OptimisticInserts Shared = new();
 
     private int _safeBatchesLeft;
+    private int _conflicts;
 
     /// <summary>Plain inserts that conflicted so far (for tests and diagnostics).</summary>
     public int Conflicts => Volatile.Read(ref _conflicts);
-
-    private int _conflicts;
 
     public bool ShouldTry()
     {
