@@ -209,12 +209,16 @@ internal sealed class ContributionService(
             }
         }
         var count = batch.Count;
-        db.AfterCommit(() =>
+        batch.AfterAppend(appended =>
         {
-            if (db.AppendedChanges is { } run && run.Last - run.First + 1 == count)
+            if (appended is not { } run || run.Last - run.First + 1 != count)
             {
-                localChanges.Post(run.First, run.Last, known, reread);
+                return;
             }
+            // Reserved before the commit, so that the feeder waits for the post rather than read the run back.
+            localChanges.Reserve(run.First, run.Last);
+            db.AfterCommit(() => localChanges.Post(run.First, run.Last, known, reread));
+            db.AfterAbandon(() => localChanges.Release(run.First));
         });
     }
 

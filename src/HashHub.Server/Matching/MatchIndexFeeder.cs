@@ -16,7 +16,22 @@ internal sealed partial class MatchIndexFeeder(
     IServiceScopeFactory scopes, HubMatchIndex index, LocalChanges local, ChangeNotifier notifier, HubOptions options, ILogger<MatchIndexFeeder> logger) : BackgroundService
 {
     private const int PageSize = 10_000;
-    private static readonly TimeSpan PostWait = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// How long the feeder waits for a reserved run (<see cref="LocalChanges.Reserve"/>) to be posted before it
+    /// reads the run from the log instead: a commit and its post take milliseconds, so this is only reached when
+    /// the writer is stuck, and it bounds the delay that costs the index.
+    /// </summary>
+    internal static readonly TimeSpan ReservationWait = TimeSpan.FromMilliseconds(500);
+
+    private long _rowsRead;
+    private long _reservationTimeouts;
+
+    /// <summary>Changes read back from the log since start (the ones not applied as posted), for tests and diagnostics.</summary>
+    internal long RowsRead => Interlocked.Read(ref _rowsRead);
+
+    /// <summary>Waits for a reserved run that ended in <see cref="ReservationWait"/> without its post, since start.</summary>
+    internal long ReservationTimeouts => Interlocked.Read(ref _reservationTimeouts);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -64,7 +79,7 @@ internal sealed partial class MatchIndexFeeder(
         var total = 0;
         var pending = new List<LocalChanges.Commit>();
         var next = 0;
-        var waited = false;
+        LocalChanges.Reservation? timedOut = null;
         while (true)
         {
             if (next == pending.Count)
@@ -85,17 +100,34 @@ internal sealed partial class MatchIndexFeeder(
                 next++;
                 continue;
             }
-            if (!waited)
+            if (local.ReservationCovering(after + 1) is { } reserved && reserved != timedOut)
             {
-                // Before the first read, a moment for the runs of commits that woke the feeder but are not posted
-                // yet: their writers post them right after the commit, but PostgreSQL's notification of it (or a
-                // later run, posted first) can wake the feeder sooner, which would then read them back.
-                waited = true;
-                await Task.Delay(PostWait, cancellationToken);
+                // The next change belongs to a run a writer of this node appended and will post right after its
+                // commit; PostgreSQL's notification of the commit (or a later run, posted first) can wake the
+                // feeder sooner. Rather than read the run back, wait for the post (or the writer's release).
+                try
+                {
+                    await reserved.Settled.WaitAsync(ReservationWait, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    timedOut = reserved;
+                    Interlocked.Increment(ref _reservationTimeouts);
+                }
                 pending = [.. pending.Skip(next).Concat(local.TakeAll()).OrderBy(c => c.First)];
                 next = 0;
                 continue;
             }
+            if (local.TakeAll() is { Count: > 0 } late)
+            {
+                // Posted since the last take: a run is queued before its reservation is settled, so a run that
+                // was reserved a moment ago is in the queue now.
+                pending = [.. pending.Skip(next).Concat(late).OrderBy(c => c.First)];
+                next = 0;
+                continue;
+            }
+            // A local run reserved and committed while this read is on its way is still read back: measured with 4
+            // writers, 5% of the ingested changes, against 22% with a fixed 2 ms wait for posts instead of reservations.
             var page = await ReadPageAsync(db, after, run?.First ?? long.MaxValue, cancellationToken);
             foreach (var row in page)
             {
@@ -105,6 +137,7 @@ internal sealed partial class MatchIndexFeeder(
             {
                 index.Advance(page[^1].Seq);
                 total += page.Count;
+                Interlocked.Add(ref _rowsRead, page.Count);
             }
             if (page.Count < PageSize)
             {

@@ -32,6 +32,7 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     public abstract StorageProvider Provider { get; }
 
     private List<Action>? _afterCommit;
+    private List<Action>? _afterAbandon;
 
     /// <summary>
     /// The sequence numbers of the change-log entries appended in the current transaction, when the bulk writer
@@ -47,26 +48,44 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     /// </summary>
     internal void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
 
+    /// <summary>
+    /// Runs <paramref name="action"/> once if the current transaction rolls back or fails instead of committing
+    /// (<see cref="CommitHooks"/>, and <see cref="Sync.ChangeLog"/> when a write fails), to undo in-process
+    /// bookkeeping announced before the commit. The same rules as for <see cref="AfterCommit"/> apply.
+    /// </summary>
+    internal void AfterAbandon(Action action) => (_afterAbandon ??= []).Add(action);
+
     internal void TransactionStarted()
     {
-        _afterCommit?.Clear();
+        // Left over only by a transaction that ended unseen (neither committed nor reported rolled back).
+        TransactionAbandoned();
         AppendedChanges = null;
     }
 
     internal void TransactionCommitted()
     {
-        if (_afterCommit is not { Count: > 0 } actions)
+        _afterAbandon?.Clear();
+        Run(ref _afterCommit);
+    }
+
+    internal void TransactionAbandoned()
+    {
+        _afterCommit?.Clear();
+        Run(ref _afterAbandon);
+    }
+
+    private static void Run(ref List<Action>? queued)
+    {
+        if (queued is not { Count: > 0 } actions)
         {
             return;
         }
-        _afterCommit = null;
+        queued = null;
         foreach (var action in actions)
         {
             action();
         }
     }
-
-    internal void TransactionAbandoned() => _afterCommit?.Clear();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

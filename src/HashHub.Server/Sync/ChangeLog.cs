@@ -62,6 +62,7 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                         await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
                         await AuditChain.AppendAsync(db, batch.AuditRecords, now, cancellationToken);
                     }
+                    batch.Appended(db.AppendedChanges);
                 }
                 await transaction.CommitAsync(cancellationToken);
                 if (batch.Count > 0)
@@ -72,10 +73,12 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
             }
             catch (Exception ex) when (attempt < MaxAttempts && IsUniqueViolation(ex))
             {
+                db.TransactionAbandoned();
                 db.ChangeTracker.Clear();
             }
             catch
             {
+                db.TransactionAbandoned();
                 db.ChangeTracker.Clear();
                 throw;
             }
@@ -112,8 +115,28 @@ public sealed class WriteBatch
     private readonly Dictionary<SignalEntity, ChangeKind> _kinds = new(ReferenceEqualityComparer.Instance);
     private readonly List<SignalEntity> _order = [];
     private readonly List<AuditRecord> _audit = [];
+    private List<Action<(long First, long Last)?>>? _afterAppend;
 
     public int Count => _order.Count;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> right after the changes are appended, still in the transaction and under
+    /// the log's lock, with the run of sequence numbers they drew (<see cref="HubDbContext.AppendedChanges"/>).
+    /// Not run when the batch appends no change.
+    /// </summary>
+    internal void AfterAppend(Action<(long First, long Last)?> action) => (_afterAppend ??= []).Add(action);
+
+    internal void Appended((long First, long Last)? run)
+    {
+        if (Count == 0)
+        {
+            return;
+        }
+        foreach (var action in _afterAppend ?? [])
+        {
+            action(run);
+        }
+    }
 
     internal IReadOnlyList<AuditRecord> AuditRecords => _audit;
 

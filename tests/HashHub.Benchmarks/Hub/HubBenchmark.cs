@@ -3,12 +3,15 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using HashHub.Server;
 using HashHub.Server.Auth;
+using HashHub.Server.Matching;
 using HashHub.Server.Membership;
 using HashHub.Server.Storage;
 using HashHub.Server.Sync;
 using HashHub.Server.Tests.Infrastructure;
 using Npgsql;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Proto = HashHub.Protos.V1;
 
 namespace HashHub.Benchmarks.Hub;
@@ -163,11 +166,14 @@ internal static class HubBenchmark
 
             // Baseline: one writer, a tenth of the signals. Then W concurrent writers for the rest.
             var baselineCount = Math.Max(BatchSize, signals / 10 / BatchSize * BatchSize);
+            var feed = new FeedCounter(app.Services);
             var baseline = await Measure(() => IngestAsync(contributions, headers, warmCount, baselineCount, 1));
             Report(provider, "ingest, 1 writer (baseline)", baselineCount, "signals", baseline, null);
+            await feed.ReportAsync(baselineCount);
             var rest = signals - warmCount - baselineCount;
             var concurrent = await Measure(() => IngestAsync(contributions, headers, warmCount + baselineCount, rest, writers));
             Report(provider, $"ingest, {writers} writers", rest, "signals", concurrent, (baselineCount, baseline));
+            await feed.ReportAsync(rest);
 
             (int Count, Measurement Cost)? first = null;
             foreach (var pageSize in new[] { 1_000, 5_000 })
@@ -290,6 +296,30 @@ internal static class HubBenchmark
             var query = reader.GetString(3);
             Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"    {reader.GetInt64(0),8} calls {reader.GetDouble(1),10:F0} ms {reader.GetDouble(1) / reader.GetInt64(0),8:F2} ms/call {reader.GetInt64(2),9} rows  {query[..Math.Min(query.Length, 110)]}"));
+        }
+    }
+
+    /// <summary>
+    /// How the hub's match index took the ingested changes since the last report: applied as the hub's own writers
+    /// posted them, or read back from the log (the database's work that posting saves).
+    /// </summary>
+    private sealed class FeedCounter(IServiceProvider services)
+    {
+        private readonly MatchIndexFeeder _feeder = services.GetServices<IHostedService>().OfType<MatchIndexFeeder>().Single();
+        private long _read;
+        private long _timeouts;
+
+        public async Task ReportAsync(int changes)
+        {
+            await using (var scope = services.CreateAsyncScope())
+            {
+                var head = await scope.ServiceProvider.GetRequiredService<HubDbContext>().Changes.MaxAsync(c => (long?)c.Seq) ?? 0;
+                await services.GetRequiredService<HubMatchIndex>().WaitForAsync(head, TimeSpan.FromMinutes(1), CancellationToken.None);
+            }
+            var read = _feeder.RowsRead - _read;
+            var timeouts = _feeder.ReservationTimeouts - _timeouts;
+            (_read, _timeouts) = (_feeder.RowsRead, _feeder.ReservationTimeouts);
+            Console.WriteLine($"{string.Empty,-9} match index: {read:N0} of {changes:N0} changes read back from the log, {timeouts} wait(s) for a reserved run timed out, dropped {services.GetRequiredService<LocalChanges>().Dropped}");
         }
     }
 

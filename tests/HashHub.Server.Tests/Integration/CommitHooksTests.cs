@@ -69,6 +69,78 @@ public sealed class CommitHooksTests(StorageProvider provider)
         Assert.That(ran, Is.Zero);
     }
 
+    [Test]
+    public async Task WriteAsync_AfterAppend_SeesTheRunAndOnlyTheAbandonHookRunsWhenTheWriteFailsLater()
+    {
+        await using var scope = _hub.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        var changeLog = scope.ServiceProvider.GetRequiredService<ChangeLog>();
+        var appended = new List<(long First, long Last)?>();
+        var committed = 0;
+        var abandoned = new List<(long First, long Last)?>();
+        var before = await db.Changes.MaxAsync(c => (long?)c.Seq) ?? 0;
+
+        Assert.ThrowsAsync<InvalidOperationException>(() => changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            foreach (var s in await AddSignalsAsync(db, 2, ct))
+            {
+                batch.Record(s, ChangeKind.Created);
+            }
+            batch.AfterAppend(run =>
+            {
+                appended.Add(run);
+                db.AfterCommit(() => committed++);
+                db.AfterAbandon(() => abandoned.Add(run));
+                throw new InvalidOperationException("failed after the append");
+            });
+            return 0;
+        }, CancellationToken.None));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(appended, Has.Count.EqualTo(1));
+            Assert.That(appended[0]?.Last - appended[0]?.First, Is.EqualTo(1), "two changes drawn as one run");
+            Assert.That(abandoned, Is.EqualTo(appended));
+            Assert.That(committed, Is.Zero);
+            Assert.That(await db.Changes.MaxAsync(c => (long?)c.Seq) ?? 0, Is.EqualTo(before), "rolled back");
+        });
+    }
+
+    [Test]
+    public async Task WriteAsync_Committed_RunsTheCommitHookQueuedAfterTheAppendAndNotTheAbandonHook()
+    {
+        await using var scope = _hub.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        var changeLog = scope.ServiceProvider.GetRequiredService<ChangeLog>();
+        var committed = new List<(long First, long Last)?>();
+        var abandoned = 0;
+
+        var id = await changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            var signal = (await AddSignalsAsync(db, 1, ct))[0];
+            batch.Record(signal, ChangeKind.Created);
+            batch.AfterAppend(run =>
+            {
+                db.AfterCommit(() => committed.Add(run));
+                db.AfterAbandon(() => abandoned++);
+            });
+            return signal.Id;
+        }, CancellationToken.None);
+        // The next transaction would run a leftover abandon hook when it starts.
+        await changeLog.WriteAsync(db, async (batch, ct) =>
+        {
+            batch.Record((await AddSignalsAsync(db, 1, ct))[0], ChangeKind.Created);
+            return 0;
+        }, CancellationToken.None);
+
+        var seq = await db.Changes.Where(c => c.SignalId == id).Select(c => c.Seq).SingleAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(committed, Is.EqualTo(new (long, long)?[] { (seq, seq) }));
+            Assert.That(abandoned, Is.Zero);
+        });
+    }
+
     private static async Task<List<SignalEntity>> AddSignalsAsync(HubDbContext db, int count, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;

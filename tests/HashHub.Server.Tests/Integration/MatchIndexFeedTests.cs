@@ -6,6 +6,7 @@ using HashHub.Server.Sync;
 using HashHub.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Proto = HashHub.Protos.V1;
 using static HashHub.Server.Tests.Infrastructure.TestSignals;
 
@@ -91,6 +92,68 @@ public sealed class MatchIndexFeedTests(StorageProvider provider)
         index.Query(SignalTypes.Md5, md5, 0, hits);
         Assert.That(hits, Is.EqualTo(new[] { new SignalMatch(int.MaxValue - 1, 0) }));
     }
+
+    [Test]
+    public async Task Feeder_ReservedRun_WaitsForItsPostInsteadOfReadingTheLog()
+    {
+        var (hub, client, contribution, position) = await HubWithOneContributionAsync();
+        using var _ = hub;
+        using var __ = client;
+        var local = hub.Services.GetRequiredService<LocalChanges>();
+        var feeder = Feeder(hub);
+        var read = feeder.RowsRead;
+
+        // A retraction appends change position + 1 and posts nothing: reserved here, the feeder waits for a post.
+        local.Reserve(position + 1, position + 1);
+        var record = await client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = contribution.ContributionId });
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        var index = hub.Services.GetRequiredService<HubMatchIndex>();
+        Assert.That(index.Position, Is.EqualTo(position), "waiting for the reserved run's post");
+
+        local.Post(position + 1, position + 1, [new(long.Parse(contribution.SignalId), "md5", record.Signal.Signal.Value, false)], []);
+
+        Assert.That(await index.WaitForAsync(position + 1, TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        Assert.That(feeder.RowsRead, Is.EqualTo(read), "applied as posted, not read back");
+        await AssertIndexMatchesDatabaseAsync(hub);
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Feeder_ReservedRunReleasedOrNeverPosted_IsReadFromTheLog(bool release)
+    {
+        var (hub, client, contribution, position) = await HubWithOneContributionAsync();
+        using var _ = hub;
+        using var __ = client;
+        var local = hub.Services.GetRequiredService<LocalChanges>();
+        var feeder = Feeder(hub);
+        var read = feeder.RowsRead;
+
+        local.Reserve(position + 1, position + 1);
+        await client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = contribution.ContributionId });
+        if (release)
+        {
+            local.Release(position + 1);
+        }
+
+        // Released: read at once; never settled: read after MatchIndexFeeder.ReservationWait.
+        var index = hub.Services.GetRequiredService<HubMatchIndex>();
+        Assert.That(await index.WaitForAsync(position + 1, TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        Assert.That(feeder.RowsRead, Is.EqualTo(read + 1));
+        await AssertIndexMatchesDatabaseAsync(hub);
+    }
+
+    /// <summary>A hub whose index has caught up after one member contributed one MD5 signal.</summary>
+    private async Task<(HubFactory Hub, HubClient Client, Proto.ContributionResult Contribution, long Position)> HubWithOneContributionAsync()
+    {
+        var hub = await HubFactory.CreateAsync(provider);
+        var client = await hub.ConnectAsAsync(await hub.AddMemberAsync("Alpha"));
+        var result = (await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())))).Results[0];
+        var index = hub.Services.GetRequiredService<HubMatchIndex>();
+        Assert.That(await index.WaitForAsync(await MaxSeqAsync(hub), TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        return (hub, client, result, index.Position);
+    }
+
+    private static MatchIndexFeeder Feeder(HubFactory hub) => hub.Services.GetServices<IHostedService>().OfType<MatchIndexFeeder>().Single();
 
     internal static async Task<long> MaxSeqAsync(HubFactory hub)
     {
