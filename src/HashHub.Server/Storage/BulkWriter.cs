@@ -34,9 +34,6 @@ internal abstract class BulkWriter
     /// <summary>Inserts contributions, at most one per signal in a call, and sets their ids.</summary>
     public abstract Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct);
 
-    /// <summary>Appends change-log entries; their sequence numbers follow the list's order.</summary>
-    public abstract Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct);
-
     internal static string JoinLabels(string[] labels) => string.Join(',', labels);
 
     /// <summary>
@@ -47,7 +44,17 @@ internal abstract class BulkWriter
         count == expected && count > 0 && last - first + 1 == count ? (first, last) : null;
 }
 
-internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
+/// <summary>
+/// Appends change-log entries for a writer that took the log's lock separately. PostgreSQL's writer appends in
+/// the same round trip as the lock instead (<see cref="PostgresBulkWriter.AppendLogAsync"/>).
+/// </summary>
+internal interface IChangeAppender
+{
+    /// <summary>Appends change-log entries; their sequence numbers follow the list's order.</summary>
+    Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct);
+}
+
+internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter, IChangeAppender
 {
     public override async Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct)
     {
@@ -67,7 +74,7 @@ internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter
 
     public override Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct) => SaveAsync(contributions, ct);
 
-    public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
+    public async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
     {
         await SaveAsync(changes, ct);
         db.AppendedChanges = changes.Count == 0 ? null : Run(changes[0].Seq, changes[^1].Seq, changes.Count, changes.Count);
@@ -198,25 +205,6 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         }
     }
 
-    public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
-    {
-        if (changes.Count == 0)
-        {
-            return;
-        }
-        // Runs under the change-log lock, so the identity values drawn here are the next ones to commit; the rows
-        // are inserted in list order, so they are drawn in that order.
-        await using var command = Command("""
-            INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt")
-            SELECT s, t, k, c FROM unnest(@signal, @type, @kind, @committed) WITH ORDINALITY AS u(s, t, k, c, n) ORDER BY n
-            """);
-        Add(command, "signal", Column(changes, c => c.SignalId));
-        Add(command, "type", Column(changes, c => c.SignalType));
-        Add(command, "kind", Column(changes, c => (int)c.Kind));
-        Add(command, "committed", Column(changes, c => c.CommittedAt));
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
     /// <summary>
     /// The serialised end of a PostgreSQL write transaction in two round trips: take the change-log lock, append
     /// the changes and read the audit chain's head; then append the audit entries chained to it and queue the
@@ -317,7 +305,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
     private static void Add<T>(NpgsqlCommand command, string name, T value) => command.Parameters.Add(new NpgsqlParameter<T>(name, value));
 }
 
-internal sealed class SqliteBulkWriter(HubDbContext db) : BulkWriter
+internal sealed class SqliteBulkWriter(HubDbContext db) : BulkWriter, IChangeAppender
 {
     public override async Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct)
     {
@@ -358,7 +346,7 @@ internal sealed class SqliteBulkWriter(HubDbContext db) : BulkWriter
         }
     }
 
-    public override async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
+    public async Task AppendChangesAsync(IReadOnlyList<ChangeEntity> changes, CancellationToken ct)
     {
         await using var command = Command("""
             INSERT INTO changes ("SignalId", "SignalType", "Kind", "CommittedAt") VALUES ($a, $b, $c, $d) RETURNING "Seq"

@@ -51,7 +51,8 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                     // The audit chain is appended under the same lock, so it never forks either.
                     var now = time.GetUtcNow();
                     var changes = batch.Entries.Select(e => new ChangeEntity { SignalId = e.Signal.Id, SignalType = e.Signal.Type, Kind = e.Kind, CommittedAt = now }).ToList();
-                    if (BulkWriter.For(db) is PostgresBulkWriter postgres)
+                    var writer = BulkWriter.For(db);
+                    if (writer is PostgresBulkWriter postgres)
                     {
                         // The notification is delivered at commit to every hub node sharing the database (PostgresChangeListener).
                         await postgres.AppendLogAsync(AdvisoryLockKey, changes, batch.AuditRecords, now, batch.Count > 0 ? PostgresChangeListener.Channel : null, cancellationToken);
@@ -59,7 +60,7 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                     else
                     {
                         await LockChangeLogAsync(db, cancellationToken);
-                        await BulkWriter.For(db).AppendChangesAsync(changes, cancellationToken);
+                        await ((IChangeAppender)writer).AppendChangesAsync(changes, cancellationToken);
                         await AuditChain.AppendAsync(db, batch.AuditRecords, now, cancellationToken);
                     }
                     batch.Appended(db.AppendedChanges);
