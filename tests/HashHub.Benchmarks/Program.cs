@@ -17,6 +17,10 @@ public static class BenchmarkProgram
         {
             return await Hub.HubBenchmark.RunAsync(args[1..]);
         }
+        if (args.Length > 0 && args[0] == "ingest-client")
+        {
+            return await Hub.IngestClient.RunChildAsync(args[1..]);
+        }
         if (args.Length > 0 && args[0] == "latency")
         {
             return await Hub.LatencyBenchmark.RunAsync(args[1..]);

@@ -19,7 +19,7 @@ namespace HashHub.Benchmarks.Hub;
 /// <summary>
 /// End-to-end figures of the hub over real loopback sockets: contribution ingest (batches of 1,000) and a full
 /// sync of the whole log from an empty cursor. Usage:
-/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--postgres CONNECTION_STRING] [--pg-statements] [--pg-shared-buffers SIZE] [--pg-setting NAME=VALUE]...</c>;
+/// <c>hub [--signals N] [--provider sqlite|postgres|both] [--writers W] [--client-process] [--postgres CONNECTION_STRING] [--pg-statements] [--pg-shared-buffers SIZE] [--pg-setting NAME=VALUE]...</c>;
 /// without <c>--postgres</c> a throwaway PostgreSQL server is started on a free loopback port (with shared_buffers of
 /// SIZE when given; 256MB otherwise, as in the tests; and each <c>--pg-setting</c> given, for A/B runs of the
 /// server's configuration). On PostgreSQL each measure also prints the WAL it wrote (bytes and full-page images per
@@ -28,10 +28,12 @@ namespace HashHub.Benchmarks.Hub;
 /// <c>--pg-statements</c> loads pg_stat_statements into that server and prints, after each measure, the
 /// statements that took the most of the server's time.
 /// The baseline in the same run is a single writer, so the concurrent figure is reported as a ratio to it.
+/// <c>--client-process</c> sends the contributions from a child process (<see cref="IngestClient"/>), so that
+/// the ingest figures split the client's CPU from the hub's and also give the hub's own capacity.
 /// </summary>
 internal static class HubBenchmark
 {
-    private const int BatchSize = 1_000;
+    internal const int BatchSize = 1_000;
 
     private static int? _postmasterPid;
     private static string? _statements;
@@ -44,6 +46,7 @@ internal static class HubBenchmark
         var which = args.SkipWhile(a => a != "--provider").Skip(1).FirstOrDefault() ?? "both";
         var external = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
         var statements = args.Contains("--pg-statements");
+        var clientProcess = args.Contains("--client-process");
         // The throwaway server's shared_buffers (default the tests' 256 MB). A million signals with their indexes
         // outgrow 256 MB; a production server would get a few GB. One A/B at 1,000,000 signals (256MB, then 2GB):
         // PostgreSQL's CPU per ingested signal 62 -> 57 us with 4 writers, within this machine's noise.
@@ -73,7 +76,7 @@ internal static class HubBenchmark
                 _postmasterPid = connection is null ? null : await PostmasterPidAsync(connection);
                 _statements = statements ? connection : null;
                 _wal = connection;
-                await RunProviderAsync(provider, connection, signals, writers);
+                await RunProviderAsync(provider, connection, signals, writers, clientProcess);
             }
         }
         finally
@@ -86,7 +89,7 @@ internal static class HubBenchmark
         return 0;
     }
 
-    private static async Task RunProviderAsync(StorageProvider provider, string? connection, int signals, int writers)
+    private static async Task RunProviderAsync(StorageProvider provider, string? connection, int signals, int writers, bool clientProcess)
     {
         var data = Path.Combine(Path.GetTempPath(), "hashhub-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var grpcPort = Loopback.FreePort();
@@ -112,51 +115,22 @@ internal static class HubBenchmark
             {
                 credential = await scope.ServiceProvider.GetRequiredService<MemberAdministration>().AddMemberAsync("Bench Member", false, HubScopes.All, CancellationToken.None, skipProbation: true);
             }
-            // Access tokens are short-lived and a run on a busy machine can outlast one: a token is fetched again
-            // when it is a minute old (outside any measure's hot loop: at most one fetch a minute).
             var token = await GetTokenAsync(httpPort, credential);
-            var tokenAt = Stopwatch.StartNew();
-            var tokenGate = new SemaphoreSlim(1, 1);
-            var credentials = CallCredentials.FromInterceptor(async (_, metadata) =>
-            {
-                if (tokenAt.Elapsed > TimeSpan.FromMinutes(1))
-                {
-                    await tokenGate.WaitAsync();
-                    try
-                    {
-                        if (tokenAt.Elapsed > TimeSpan.FromMinutes(1))
-                        {
-                            token = await GetTokenAsync(httpPort, credential);
-                            tokenAt.Restart();
-                        }
-                    }
-                    finally
-                    {
-                        tokenGate.Release();
-                    }
-                }
-                metadata.Add("authorization", "Bearer " + token);
-            });
-            // A page of changes is megabytes; with a receive window that starts at HTTP/2's 64 KB the hub would stop
-            // for window updates many times per page until the window has grown.
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions
-            {
-                MaxReceiveMessageSize = 256 * 1024 * 1024,
-                Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, credentials),
-                UnsafeUseInsecureChannelCallCredentials = true,
-                HttpHandler = new SocketsHttpHandler { InitialHttp2StreamWindowSize = 16 * 1024 * 1024 },
-            });
+            using var channel = IngestClient.Channel(grpcPort, httpPort, credential, token);
             var headers = new Metadata();
             var contributions = new Proto.Contributions.ContributionsClient(channel);
             var sync = new Proto.Sync.SyncClient(channel);
             var snapshotsClient = new Proto.Snapshots.SnapshotsClient(channel);
             var snapshots = app.Services.GetRequiredService<SnapshotStore>();
+            await using IngestClient ingest = clientProcess
+                ? IngestClient.ChildProcess.Start(grpcPort, httpPort, credential)
+                : new IngestClient.InProcess(contributions);
 
             // Warm-up, not measured: the hub's code is compiled tier by tier while it runs (tiered JIT with
             // PGO), which on this machine takes tens of CPU seconds. A few batches through every path, then a
             // pause for the background compiler, so that the figures are of the steady state.
             var warmCount = Math.Clamp(signals / 20 / BatchSize * BatchSize, BatchSize, 20 * BatchSize);
-            await IngestAsync(contributions, headers, 0, warmCount, writers);
+            await ingest.IngestAsync(0, warmCount, writers);
             foreach (var pageSize in new[] { 1_000, 5_000 })
             {
                 await SyncAllAsync(sync, headers, pageSize);
@@ -167,11 +141,11 @@ internal static class HubBenchmark
             // Baseline: one writer, a tenth of the signals. Then W concurrent writers for the rest.
             var baselineCount = Math.Max(BatchSize, signals / 10 / BatchSize * BatchSize);
             var feed = new FeedCounter(app.Services);
-            var baseline = await Measure(() => IngestAsync(contributions, headers, warmCount, baselineCount, 1));
+            var baseline = await Measure(() => ingest.IngestAsync(warmCount, baselineCount, 1));
             Report(provider, "ingest, 1 writer (baseline)", baselineCount, "signals", baseline, null);
             await feed.ReportAsync(baselineCount);
             var rest = signals - warmCount - baselineCount;
-            var concurrent = await Measure(() => IngestAsync(contributions, headers, warmCount + baselineCount, rest, writers));
+            var concurrent = await Measure(() => ingest.IngestAsync(warmCount + baselineCount, rest, writers));
             Report(provider, $"ingest, {writers} writers", rest, "signals", concurrent, (baselineCount, baseline));
             await feed.ReportAsync(rest);
 
@@ -179,20 +153,20 @@ internal static class HubBenchmark
             foreach (var pageSize in new[] { 1_000, 5_000 })
             {
                 long received = 0;
-                var cost = await Measure(async () => received = await SyncAllAsync(sync, headers, pageSize));
+                var cost = await Measure(async () => { received = await SyncAllAsync(sync, headers, pageSize); return 0; });
                 Report(provider, $"full sync, pages of {pageSize:N0}" + (first is null ? " (baseline)" : string.Empty), (int)received, "changes", cost, first);
                 first ??= ((int)received, cost);
             }
 
             // Bootstrapping from a snapshot instead: building it (once, whoever reads it), then a reader with an empty
             // cursor reading it and the changes after its cursor, compared with the log replays above.
-            var build = await Measure(() => snapshots.RebuildAsync(1, CancellationToken.None));
+            var build = await Measure(async () => { await snapshots.RebuildAsync(1, CancellationToken.None); return 0; });
             Report(provider, "snapshot build (once for all readers)", signals, "signals", build, null);
             var file = new FileInfo(Directory.GetFiles(Path.Combine(data, "snapshots"), "*.bin").Single());
             Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{provider,-9} snapshot file: {file.Length / 1048576.0:F1} MiB ({(double)file.Length / signals:F0} bytes per signal)"));
             long bootstrapped = 0;
-            var fromSnapshot = await Measure(async () => bootstrapped = await BootstrapAsync(snapshotsClient, sync, headers));
+            var fromSnapshot = await Measure(async () => { bootstrapped = await BootstrapAsync(snapshotsClient, sync, headers); return 0; });
             Report(provider, "full sync from the snapshot", (int)bootstrapped, "signals", fromSnapshot, first);
         }
         finally
@@ -209,18 +183,23 @@ internal static class HubBenchmark
         }
     }
 
-    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu, WalUse? Wal = null, IReadOnlyDictionary<string, double>? PostgresByKind = null)
+    /// <summary>
+    /// One measure: wall seconds; CPU seconds of this process (the hub, and the client when it runs here), of the
+    /// client when it runs in its own process, and of PostgreSQL's processes.
+    /// </summary>
+    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu, WalUse? Wal = null, IReadOnlyDictionary<string, double>? PostgresByKind = null, double ClientCpu = 0)
     {
-        public double Cpu => SelfCpu + PostgresCpu;
+        public double Cpu => SelfCpu + PostgresCpu + ClientCpu;
     }
 
-    private static async Task<Measurement> Measure(Func<Task> work)
+    /// <summary>Measures <paramref name="work"/>, which returns the CPU seconds it spent in other processes than this one and PostgreSQL.</summary>
+    private static async Task<Measurement> Measure(Func<Task<double>> work)
     {
         await ResetStatementsAsync();
         var walBefore = await ReadWalAsync();
         var before = CpuMeter.ReadProcesses(_postmasterPid);
         var stopwatch = Stopwatch.StartNew();
-        await work();
+        var clientCpu = await work();
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var after = CpuMeter.ReadProcesses(_postmasterPid);
         var walAfter = await ReadWalAsync();
@@ -228,7 +207,7 @@ internal static class HubBenchmark
         var byKind = before.Postgres is { } b && after.Postgres is { } a ? CpuMeter.Between(b, a) : [];
         return new Measurement(seconds, after.Self - before.Self, byKind.Values.Sum(),
             walBefore is { } wb && walAfter is { } wa ? new WalUse(wa.Bytes - wb.Bytes, wa.FullPageImages - wb.FullPageImages, wa.Checkpoints - wb.Checkpoints) : null,
-            byKind);
+            byKind, clientCpu);
     }
 
     /// <summary>WAL written and checkpoints run (totals, or their difference over a measure).</summary>
@@ -328,8 +307,16 @@ internal static class HubBenchmark
         var wallRate = count / m.Seconds;
         var cpuRate = count / (m.Cpu / Environment.ProcessorCount);
         var ratio = baseline is { } b ? $"  {cpuRate / (b.Count / (b.Cost.Cpu / Environment.ProcessorCount)):F2}x baseline" : string.Empty;
+        var split = m.ClientCpu > 0 ? $"hub {m.SelfCpu:F2}, client {m.ClientCpu:F2}" : $"hub+client {m.SelfCpu:F2}";
         Console.WriteLine(
-            $"{provider,-9} {what,-34} {count,9:N0} {unit} | wall {m.Seconds,6:F2} s = {wallRate,9:N0}/s | cpu {m.Cpu,6:F2} s (hub+client {m.SelfCpu:F2}, postgres {m.PostgresCpu:F2}) = {cpuRate,9:N0}/s on {Environment.ProcessorCount} free cores{ratio}");
+            $"{provider,-9} {what,-34} {count,9:N0} {unit} | wall {m.Seconds,6:F2} s = {wallRate,9:N0}/s | cpu {m.Cpu,6:F2} s ({split}, postgres {m.PostgresCpu:F2}) = {cpuRate,9:N0}/s on {Environment.ProcessorCount} free cores{ratio}");
+        if (m.ClientCpu > 0)
+        {
+            // What the hub's operator pays: the same work with the members' clients on their own machines.
+            var hubRate = count / ((m.SelfCpu + m.PostgresCpu) / Environment.ProcessorCount);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{string.Empty,-9} hub and PostgreSQL alone: {(m.SelfCpu + m.PostgresCpu) * 1e6 / count:F1} us per {unit.TrimEnd('s')} (hub {m.SelfCpu * 1e6 / count:F1}, postgres {m.PostgresCpu * 1e6 / count:F1}; client {m.ClientCpu * 1e6 / count:F1}) = {hubRate:N0}/s on {Environment.ProcessorCount} cores"));
+        }
         if (m.Wal is { } wal && count > 0)
         {
             Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -342,30 +329,6 @@ internal static class HubBenchmark
                 .Select(k => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{k.Key} {k.Value * 1e6 / count:F1} us"));
             Console.WriteLine($"{string.Empty,-9} PostgreSQL CPU per {unit.TrimEnd('s')}: {string.Join(", ", parts)}");
         }
-    }
-
-    private static async Task IngestAsync(Proto.Contributions.ContributionsClient client, Metadata headers, int offset, int count, int writers)
-    {
-        var batches = count / BatchSize;
-        var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
-        {
-            int b;
-            while ((b = Interlocked.Increment(ref next)) < batches)
-            {
-                var request = new Proto.SubmitContributionsRequest { IdempotencyKey = $"bench-{offset}-{b}" };
-                for (var i = 0; i < BatchSize; i++)
-                {
-                    request.Items.Add(new Proto.ContributionInput
-                    {
-                        Signal = new Proto.Signal { Type = Proto.SignalType.Pdq, Value = PdqValue(offset + (b * BatchSize) + i), Quality = 100 },
-                        Labels = { "behavior:glorification", "content_type:image" },
-                        SourceKind = Proto.SourceKind.Upload,
-                    });
-                }
-                await client.SubmitContributionsAsync(request, headers);
-            }
-        })));
     }
 
     /// <summary>Reads the whole log from an empty cursor; returns how many changes came.</summary>
@@ -411,7 +374,7 @@ internal static class HubBenchmark
     }
 
     /// <summary>A deterministic, well-spread 256-bit value per index.</summary>
-    private static string PdqValue(int index)
+    internal static string PdqValue(int index)
     {
         Span<byte> bytes = stackalloc byte[32];
         var x = (ulong)index * 0x9E3779B97F4A7C15UL;
@@ -425,7 +388,7 @@ internal static class HubBenchmark
         return Convert.ToHexStringLower(bytes);
     }
 
-    private static async Task<string> GetTokenAsync(int httpPort, IssuedCredential credential)
+    internal static async Task<string> GetTokenAsync(int httpPort, IssuedCredential credential)
     {
         using var http = new HttpClient();
         return await TokenRequests.GetAccessTokenAsync(http, new Uri($"http://127.0.0.1:{httpPort}/connect/token"), credential.ClientId, credential.ClientSecret);
