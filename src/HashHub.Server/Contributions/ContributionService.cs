@@ -417,7 +417,7 @@ internal sealed class ContributionService(
 
     private IQueryable<SignalEntity> SignalsByValue(string type, string[] values) => db.Provider == StorageProvider.Postgres
         ? db.Signals.FromSqlInterpolated($"""
-            SELECT s.* FROM unnest({values}) AS v(value)
+            SELECT s.* FROM unnest({values.Select(StoredSignalValue.Encode).ToArray()}) AS v(value)
             CROSS JOIN LATERAL (SELECT * FROM signals WHERE "Type" = {type} AND "Value" = v.value LIMIT 1) s
             """)
         : db.Signals.Where(s => s.Type == type && values.Contains(s.Value));

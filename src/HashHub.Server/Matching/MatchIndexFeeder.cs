@@ -176,7 +176,7 @@ internal sealed partial class MatchIndexFeeder(
     /// signals' current state, not their state at the change: applying it is idempotent, and the last change of a
     /// signal leaves the index as the signal is now.
     /// </summary>
-    private static Task<List<FeedRow>> ReadPageAsync(HubDbContext db, long after, long before, CancellationToken cancellationToken)
+    private static async Task<List<FeedRow>> ReadPageAsync(HubDbContext db, long after, long before, CancellationToken cancellationToken)
     {
         if (db.Provider == StorageProvider.Postgres)
         {
@@ -184,14 +184,15 @@ internal sealed partial class MatchIndexFeeder(
             // the plain join below is planned by PostgreSQL, whose statistics lag behind a bulk load, as a hash
             // join over the whole signals table for every page, which made the feed quadratic in the log's size
             // while members contributed in bulk. LIMIT 1 keeps the lateral subquery from being flattened back.
-            return db.Database.SqlQuery<FeedRow>($"""
+            var stored = await db.Database.SqlQuery<StoredFeedRow>($"""
                 SELECT c."Seq", s."Id" AS "SignalId", s."Type", s."Value", s."Status"
                 FROM (SELECT "Seq", "SignalId" FROM changes WHERE "Seq" > {after} AND "Seq" < {before} ORDER BY "Seq" LIMIT {PageSize}) c
                 CROSS JOIN LATERAL (SELECT "Id", "Type", "Value", "Status" FROM signals WHERE "Id" = c."SignalId" LIMIT 1) s
                 ORDER BY c."Seq"
                 """).ToListAsync(cancellationToken);
+            return stored.ConvertAll(r => new FeedRow(r.Seq, r.SignalId, r.Type, StoredSignalValue.Decode(r.Value), r.Status));
         }
-        return (
+        return await (
             from c in db.Changes.AsNoTracking()
             where c.Seq > after && c.Seq < before
             join s in db.Signals.AsNoTracking() on c.SignalId equals s.Id
@@ -203,6 +204,9 @@ internal sealed partial class MatchIndexFeeder(
 
     /// <summary>A change's sequence number with its signal's current state.</summary>
     internal sealed record FeedRow(long Seq, long SignalId, string Type, string Value, SignalStatus Status);
+
+    /// <summary>A <see cref="FeedRow"/> as PostgreSQL returns it, the value as stored (<see cref="StoredSignalValue"/>).</summary>
+    internal sealed record StoredFeedRow(long Seq, long SignalId, string Type, byte[] Value, SignalStatus Status);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Match index loaded: {Count} active signals, log position {Position}.")]
     private static partial void LogLoaded(ILogger logger, int count, long position);

@@ -151,7 +151,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
     }
 
     private static NpgsqlBatchCommand SignalRows(string sql, IReadOnlyList<SignalEntity> candidates) => Statement(sql,
-        Column(candidates, s => s.Type), Column(candidates, s => s.Value), Column(candidates, s => s.Quality),
+        Column(candidates, s => s.Type), Column(candidates, s => StoredSignalValue.Encode(s.Value)), Column(candidates, s => s.Quality),
         Column(candidates, s => (int)s.Status), Column(candidates, s => s.CreatedAt), Column(candidates, s => s.UpdatedAt));
 
     private static async Task ReadIdsAsync(NpgsqlBatch batch, Dictionary<(string, string), SignalEntity> byKey, CancellationToken ct)
@@ -161,7 +161,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         {
             while (await reader.ReadAsync(ct))
             {
-                byKey[(reader.GetString(1), reader.GetString(2))].Id = reader.GetInt64(0);
+                byKey[(reader.GetString(1), StoredSignalValue.Decode(reader.GetFieldValue<byte[]>(2)))].Id = reader.GetInt64(0);
             }
         }
         while (await reader.NextResultAsync(ct));

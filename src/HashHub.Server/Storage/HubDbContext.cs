@@ -114,6 +114,13 @@ public sealed class SqliteHubDbContext(DbContextOptions<SqliteHubDbContext> opti
 public sealed class PostgresHubDbContext(DbContextOptions<PostgresHubDbContext> options) : HubDbContext(options)
 {
     public override StorageProvider Provider => StorageProvider.Postgres;
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        // Bytes rather than text: half the size for the hex digests, in the hub's largest index (StoredSignalValue).
+        builder.Entity<SignalEntity>().Property(s => s.Value).HasConversion(StoredSignalValue.Converter).HasColumnType("bytea");
+    }
 }
 
 public sealed class SqlServerHubDbContext(DbContextOptions<SqlServerHubDbContext> options) : HubDbContext(options)

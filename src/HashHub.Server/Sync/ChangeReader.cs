@@ -276,7 +276,8 @@ internal sealed class ChangeReader(HubDbContext db)
     {
         Id = reader.GetInt64(first),
         Type = reader.GetString(first + 1),
-        Value = reader.GetString(first + 2),
+        // PostgreSQL stores the value as bytes (StoredSignalValue).
+        Value = db.Provider == StorageProvider.Postgres ? StoredSignalValue.Decode(reader.GetFieldValue<byte[]>(first + 2)) : reader.GetString(first + 2),
         Quality = reader.IsDBNull(first + 3) ? null : reader.GetInt32(first + 3),
         Status = (SignalStatus)reader.GetInt32(first + 4),
         CreatedAt = ReadTime(reader, first + 5),

@@ -588,11 +588,11 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<string>("Value")
+                    b.Property<byte[]>("Value")
                         .IsRequired()
                         .HasMaxLength(2048)
                         .IsUnicode(false)
-                        .HasColumnType("character varying(2048)");
+                        .HasColumnType("bytea");
 
                     b.HasKey("Id");
 

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace HashHub.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHubDbContext))]
-    [Migration("20261129071001_Initial")]
+    [Migration("20261129115337_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -591,11 +591,11 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<string>("Value")
+                    b.Property<byte[]>("Value")
                         .IsRequired()
                         .HasMaxLength(2048)
                         .IsUnicode(false)
-                        .HasColumnType("character varying(2048)");
+                        .HasColumnType("bytea");
 
                     b.HasKey("Id");
 

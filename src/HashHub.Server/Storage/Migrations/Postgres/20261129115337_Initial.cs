@@ -299,7 +299,7 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     Id = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     Type = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    Value = table.Column<string>(type: "character varying(2048)", unicode: false, maxLength: 2048, nullable: false),
+                    Value = table.Column<byte[]>(type: "bytea", unicode: false, maxLength: 2048, nullable: false),
                     Quality = table.Column<int>(type: "integer", nullable: true),
                     Status = table.Column<int>(type: "integer", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
