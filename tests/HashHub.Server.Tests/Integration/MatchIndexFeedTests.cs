@@ -104,9 +104,11 @@ public sealed class MatchIndexFeedTests(StorageProvider provider)
         var read = feeder.RowsRead;
 
         // A retraction appends change position + 1 and posts nothing: reserved here, the feeder waits for a post.
+        // A read the feeder had already sent (woken late by the first commit, or polling) would still take the
+        // change if it committed meanwhile, so that read is given time to finish first.
         local.Reserve(position + 1, position + 1);
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
         var record = await client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = contribution.ContributionId });
-        await Task.Delay(TimeSpan.FromMilliseconds(100));
         var index = hub.Services.GetRequiredService<HubMatchIndex>();
         Assert.That(index.Position, Is.EqualTo(position), "waiting for the reserved run's post");
 
