@@ -96,66 +96,94 @@ public sealed class MatchIndexFeedTests(StorageProvider provider)
     [Test]
     public async Task Feeder_ReservedRun_WaitsForItsPostInsteadOfReadingTheLog()
     {
-        var (hub, client, contribution, position) = await HubWithOneContributionAsync();
-        using var _ = hub;
-        using var __ = client;
-        var local = hub.Services.GetRequiredService<LocalChanges>();
-        var feeder = Feeder(hub);
-        var read = feeder.RowsRead;
+        using var scene = await FeedScene.StartAsync(provider);
+        var next = scene.Position + 1;
 
         // A retraction appends change position + 1 and posts nothing: reserved here, the feeder waits for a post.
         // A read the feeder had already sent (woken late by the first commit, or polling) would still take the
         // change if it committed meanwhile, so that read is given time to finish first.
-        local.Reserve(position + 1, position + 1);
+        scene.Local.Reserve(next, next);
         await Task.Delay(TimeSpan.FromMilliseconds(200));
-        var record = await client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = contribution.ContributionId });
-        var index = hub.Services.GetRequiredService<HubMatchIndex>();
-        Assert.That(index.Position, Is.EqualTo(position), "waiting for the reserved run's post");
+        var record = await scene.RetractAsync();
+        Assert.That(scene.Index.Position, Is.EqualTo(scene.Position), "waiting for the reserved run's post");
 
-        local.Post(position + 1, position + 1, [new(long.Parse(contribution.SignalId), "md5", record.Signal.Signal.Value, false)], []);
+        scene.Local.Post(next, next, [new(long.Parse(scene.Contribution.SignalId), "md5", record.Signal.Value, false)], []);
 
-        Assert.That(await index.WaitForAsync(position + 1, TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
-        Assert.That(feeder.RowsRead, Is.EqualTo(read), "applied as posted, not read back");
-        await AssertIndexMatchesDatabaseAsync(hub);
+        Assert.That(await scene.Index.WaitForAsync(next, TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        Assert.That(scene.Feeder.RowsRead, Is.EqualTo(scene.RowsReadBefore), "applied as posted, not read back");
+        await AssertIndexMatchesDatabaseAsync(scene.Hub);
     }
 
     [TestCase(true)]
     [TestCase(false)]
     public async Task Feeder_ReservedRunReleasedOrNeverPosted_IsReadFromTheLog(bool release)
     {
-        var (hub, client, contribution, position) = await HubWithOneContributionAsync();
-        using var _ = hub;
-        using var __ = client;
-        var local = hub.Services.GetRequiredService<LocalChanges>();
-        var feeder = Feeder(hub);
-        var read = feeder.RowsRead;
+        using var scene = await FeedScene.StartAsync(provider);
+        var next = scene.Position + 1;
 
-        local.Reserve(position + 1, position + 1);
-        await client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = contribution.ContributionId });
+        scene.Local.Reserve(next, next);
+        await scene.RetractAsync();
         if (release)
         {
-            local.Release(position + 1);
+            scene.Local.Release(next);
         }
 
         // Released: read at once; never settled: read after MatchIndexFeeder.ReservationWait.
-        var index = hub.Services.GetRequiredService<HubMatchIndex>();
-        Assert.That(await index.WaitForAsync(position + 1, TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
-        Assert.That(feeder.RowsRead, Is.EqualTo(read + 1));
-        await AssertIndexMatchesDatabaseAsync(hub);
+        Assert.That(await scene.Index.WaitForAsync(next, TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        Assert.That(scene.Feeder.RowsRead, Is.EqualTo(scene.RowsReadBefore + 1));
+        await AssertIndexMatchesDatabaseAsync(scene.Hub);
     }
 
-    /// <summary>A hub whose index has caught up after one member contributed one MD5 signal.</summary>
-    private async Task<(HubFactory Hub, HubClient Client, Proto.ContributionResult Contribution, long Position)> HubWithOneContributionAsync()
+    /// <summary>A hub whose index has caught up after one member contributed one MD5 signal, and its feed's parts.</summary>
+    private sealed class FeedScene : IDisposable
     {
-        var hub = await HubFactory.CreateAsync(provider);
-        var client = await hub.ConnectAsAsync(await hub.AddMemberAsync("Alpha"));
-        var result = (await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())))).Results[0];
-        var index = hub.Services.GetRequiredService<HubMatchIndex>();
-        Assert.That(await index.WaitForAsync(await MaxSeqAsync(hub), TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
-        return (hub, client, result, index.Position);
-    }
+        private FeedScene(HubFactory hub, HubClient client, Proto.ContributionResult contribution)
+        {
+            Hub = hub;
+            Client = client;
+            Contribution = contribution;
+            Local = hub.Services.GetRequiredService<LocalChanges>();
+            Index = hub.Services.GetRequiredService<HubMatchIndex>();
+            Feeder = hub.Services.GetServices<IHostedService>().OfType<MatchIndexFeeder>().Single();
+            Position = Index.Position;
+            RowsReadBefore = Feeder.RowsRead;
+        }
 
-    private static MatchIndexFeeder Feeder(HubFactory hub) => hub.Services.GetServices<IHostedService>().OfType<MatchIndexFeeder>().Single();
+        public HubFactory Hub { get; }
+
+        public HubClient Client { get; }
+
+        public Proto.ContributionResult Contribution { get; }
+
+        public LocalChanges Local { get; }
+
+        public HubMatchIndex Index { get; }
+
+        public MatchIndexFeeder Feeder { get; }
+
+        public long Position { get; }
+
+        public long RowsReadBefore { get; }
+
+        public static async Task<FeedScene> StartAsync(StorageProvider provider)
+        {
+            var hub = await HubFactory.CreateAsync(provider);
+            var client = await hub.ConnectAsAsync(await hub.AddMemberAsync("Alpha"));
+            var result = (await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())))).Results[0];
+            Assert.That(await hub.Services.GetRequiredService<HubMatchIndex>().WaitForAsync(await MaxSeqAsync(hub), TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+            return new FeedScene(hub, client, result);
+        }
+
+        /// <summary>Retracts the contribution: one change, which nothing posts.</summary>
+        public async Task<Proto.SignalRecord> RetractAsync() =>
+            (await Client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = Contribution.ContributionId })).Signal;
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            Hub.Dispose();
+        }
+    }
 
     internal static async Task<long> MaxSeqAsync(HubFactory hub)
     {
