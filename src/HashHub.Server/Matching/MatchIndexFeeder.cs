@@ -114,16 +114,14 @@ internal sealed partial class MatchIndexFeeder(
                     timedOut = reserved;
                     Interlocked.Increment(ref _reservationTimeouts);
                 }
-                pending = [.. pending.Skip(next).Concat(local.TakeAll()).OrderBy(c => c.First)];
-                next = 0;
+                (pending, next) = (Merge(pending, next, local.TakeAll()), 0);
                 continue;
             }
             if (local.TakeAll() is { Count: > 0 } late)
             {
                 // Posted since the last take: a run is queued before its reservation is settled, so a run that
                 // was reserved a moment ago is in the queue now.
-                pending = [.. pending.Skip(next).Concat(late).OrderBy(c => c.First)];
-                next = 0;
+                (pending, next) = (Merge(pending, next, late), 0);
                 continue;
             }
             // A local run reserved and committed while this read is on its way is still read back: measured with 4
@@ -151,6 +149,10 @@ internal sealed partial class MatchIndexFeeder(
             }
         }
     }
+
+    /// <summary>The runs not applied yet (from <paramref name="next"/> on) with those taken since, lowest first.</summary>
+    private static List<LocalChanges.Commit> Merge(List<LocalChanges.Commit> pending, int next, List<LocalChanges.Commit> taken) =>
+        [.. pending.Skip(next).Concat(taken).OrderBy(c => c.First)];
 
     private async Task<int> ApplyAsync(HubDbContext db, LocalChanges.Commit run, CancellationToken cancellationToken)
     {
