@@ -55,7 +55,9 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     /// </summary>
     internal void AfterAbandon(Action action) => (_afterAbandon ??= []).Add(action);
 
-    internal void TransactionStarted()
+    internal void TransactionStarted() => ForgetTransaction();
+
+    private void ForgetTransaction()
     {
         // Left over only by a transaction that ended unseen (neither committed nor reported rolled back).
         TransactionAbandoned();
@@ -72,6 +74,20 @@ public abstract class HubDbContext(DbContextOptions options) : IdentityUserConte
     {
         _afterCommit?.Clear();
         Run(ref _afterAbandon);
+    }
+
+    // The hub's contexts are pooled: one goes back to the pool with nothing of this transaction's bookkeeping left.
+
+    public override void Dispose()
+    {
+        ForgetTransaction();
+        base.Dispose();
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        ForgetTransaction();
+        return base.DisposeAsync();
     }
 
     private static void Run(ref List<Action>? queued)

@@ -7,7 +7,10 @@ namespace HashHub.Server.Storage;
 
 internal static class StorageServiceCollectionExtensions
 {
-    /// <summary>Registers the hub's <see cref="HubDbContext"/> for the configured provider.</summary>
+    /// <summary>
+    /// Registers the hub's <see cref="HubDbContext"/> for the configured provider, pooled: every call of the hub
+    /// uses a context, and a fresh one is built from the options and resolves EF Core's services each time.
+    /// </summary>
     public static IServiceCollection AddHubDbContext(this IServiceCollection services, StorageOptions options)
     {
         var connectionString = options.ResolveConnectionString();
@@ -15,13 +18,13 @@ internal static class StorageServiceCollectionExtensions
         {
             case StorageProvider.Sqlite:
                 Directory.CreateDirectory(Path.GetFullPath(options.DataDirectory));
-                services.AddDbContext<HubDbContext, SqliteHubDbContext>(o => ConfigureSqlite(o, connectionString));
+                services.AddDbContextPool<HubDbContext, SqliteHubDbContext>(o => ConfigureSqlite(o, connectionString));
                 break;
             case StorageProvider.Postgres:
-                services.AddDbContext<HubDbContext, PostgresHubDbContext>(o => ConfigurePostgres(o, connectionString));
+                services.AddDbContextPool<HubDbContext, PostgresHubDbContext>(o => ConfigurePostgres(o, connectionString));
                 break;
             case StorageProvider.SqlServer:
-                services.AddDbContext<HubDbContext, SqlServerHubDbContext>(o => ConfigureSqlServer(o, connectionString));
+                services.AddDbContextPool<HubDbContext, SqlServerHubDbContext>(o => ConfigureSqlServer(o, connectionString));
                 break;
             default:
                 throw new OptionsValidationException(StorageOptions.Section, typeof(StorageOptions), [$"Unknown provider {options.Provider}."]);
