@@ -25,6 +25,7 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
     private const int MaxViolations = 100;
 
     private readonly List<FieldViolation> _violations = [];
+    private (string[] Input, string[] Result)? _lastLabels;
 
     public static void ValidateIdempotencyKey(string key, List<FieldViolation> violations)
     {
@@ -55,20 +56,19 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         }
 
         var items = new List<ValidItem>(request.Items.Count);
-        var seen = new Dictionary<(string, string), int>();
+        var seen = new Dictionary<(string, string), int>(request.Items.Count);
         for (var i = 0; i < request.Items.Count && _violations.Count < MaxViolations; i++)
         {
-            var item = Validate(request.Items[i], $"items[{i}]");
+            var item = Validate(request.Items[i], i);
             if (item is null)
             {
                 continue;
             }
-            if (seen.TryGetValue((item.Type.Name, item.Value), out var first))
+            if (!seen.TryAdd((item.Type.Name, item.Value), i))
             {
-                _violations.Add(new($"items[{i}].signal.value", $"repeats the signal of items[{first}]; send each signal once per batch"));
+                _violations.Add(new($"items[{i}].signal.value", $"repeats the signal of items[{seen[(item.Type.Name, item.Value)]}]; send each signal once per batch"));
                 continue;
             }
-            seen[(item.Type.Name, item.Value)] = i;
             items.Add(item);
         }
         if (_violations.Count > 0)
@@ -78,63 +78,65 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         return items;
     }
 
-    private ValidItem? Validate(Proto.ContributionInput input, string path)
+    // Field paths are spelled out only for a violation: a valid batch of 10,000 items builds none.
+
+    private ValidItem? Validate(Proto.ContributionInput input, int i)
     {
         var before = _violations.Count;
-        var signal = ValidateSignal(input.Signal, $"{path}.signal", out var value, out var quality);
-        var labels = ValidateLabels(input.Labels, $"{path}.labels");
+        var signal = ValidateSignal(input.Signal, i, out var value, out var quality);
+        var labels = ValidateLabels(input.Labels, i);
         if (input.SourceKind == Proto.SourceKind.Unspecified || !System.Enum.IsDefined(input.SourceKind))
         {
-            _violations.Add(new($"{path}.source_kind", "must be one of upload, livestream, user_report, referral, proactive"));
+            _violations.Add(new($"items[{i}].source_kind", "must be one of upload, livestream, user_report, referral, proactive"));
         }
-        var incident = Optional(input.IncidentId, MaxIncidentId, $"{path}.incident_id");
-        var caseReference = Optional(input.CaseReference, MaxCaseReference, $"{path}.case_reference");
-        var note = Optional(input.Note, MaxNote, $"{path}.note");
+        var incident = Optional(input.IncidentId, MaxIncidentId, i, "incident_id");
+        var caseReference = Optional(input.CaseReference, MaxCaseReference, i, "case_reference");
+        var note = Optional(input.Note, MaxNote, i, "note");
         return _violations.Count > before || signal is null
             ? null
             : new ValidItem(signal, value, quality, labels, (int)input.SourceKind, incident, caseReference, note)
             {
-                SharingGroupIds = [.. input.SharingGroupIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+                SharingGroupIds = input.SharingGroupIds.Count == 0 ? [] : [.. input.SharingGroupIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             };
     }
 
-    private SignalType? ValidateSignal(Proto.Signal? signal, string path, out string value, out int? quality)
+    private SignalType? ValidateSignal(Proto.Signal? signal, int i, out string value, out int? quality)
     {
         value = string.Empty;
         quality = null;
         if (signal is null)
         {
-            _violations.Add(new(path, "is required"));
+            _violations.Add(new($"items[{i}].signal", "is required"));
             return null;
         }
         var type = SignalTypeMap.ToCore(signal.Type);
         if (type is null)
         {
-            _violations.Add(new($"{path}.type", signal.Type == Proto.SignalType.Vpdq
+            _violations.Add(new($"items[{i}].signal.type", signal.Type == Proto.SignalType.Vpdq
                 ? "vpdq is not accepted by this hub yet"
                 : $"must be one of {SignalTypeMap.Accepted}"));
             return null;
         }
         if (!type.TryNormalize(signal.Value, out value, out var error))
         {
-            _violations.Add(new($"{path}.value", $"{type.Name} value {error}"));
+            _violations.Add(new($"items[{i}].signal.value", $"{type.Name} value {error}"));
             return null;
         }
         if (type.HasQuality)
         {
             if (!signal.HasQuality)
             {
-                _violations.Add(new($"{path}.quality", $"is required for {type.Name}: send the quality your hasher computed"));
+                _violations.Add(new($"items[{i}].signal.quality", $"is required for {type.Name}: send the quality your hasher computed"));
                 return null;
             }
             if (signal.Quality is < 0 or > 100)
             {
-                _violations.Add(new($"{path}.quality", $"must be between 0 and 100, got {signal.Quality}"));
+                _violations.Add(new($"items[{i}].signal.quality", $"must be between 0 and 100, got {signal.Quality}"));
                 return null;
             }
             if (signal.Quality < options.MinPdqQuality)
             {
-                _violations.Add(new($"{path}.quality", $"is {signal.Quality}, under the minimum of {options.MinPdqQuality}: low-quality hashes match unrelated images"));
+                _violations.Add(new($"items[{i}].signal.quality", $"is {signal.Quality}, under the minimum of {options.MinPdqQuality}: low-quality hashes match unrelated images"));
                 return null;
             }
             quality = signal.Quality;
@@ -142,35 +144,81 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         return type;
     }
 
-    internal string[] ValidateLabels(IList<string> labels, string path)
+    private string[] ValidateLabels(IList<string> labels, int i)
+    {
+        // The items of a batch mostly carry the same labels: the previous item's answer is reused, the same array
+        // (labels are never changed in place), when its list is the same.
+        if (_lastLabels is { } last && SameLabels(labels, last.Input))
+        {
+            return last.Result;
+        }
+        var before = _violations.Count;
+        var result = Canonical(labels, i, null);
+        if (_violations.Count == before)
+        {
+            _lastLabels = ([.. labels], result);
+        }
+        return result;
+    }
+
+    private static bool SameLabels(IList<string> labels, string[] previous)
+    {
+        if (labels.Count != previous.Length)
+        {
+            return false;
+        }
+        for (var j = 0; j < previous.Length; j++)
+        {
+            if (!string.Equals(labels[j], previous[j], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The labels of a relabelling request: sorted, distinct, each from the taxonomy and not deprecated.</summary>
+    internal string[] ValidateLabels(IList<string> labels, string path) => Canonical(labels, -1, path);
+
+    private string[] Canonical(IList<string> labels, int i, string? path)
     {
         if (labels.Count == 0)
         {
-            _violations.Add(new(path, "must hold at least one label from the taxonomy (see ListLabels)"));
+            _violations.Add(new(path ?? $"items[{i}].labels", "must hold at least one label from the taxonomy (see ListLabels)"));
             return [];
         }
         if (labels.Count > MaxLabels)
         {
-            _violations.Add(new(path, $"holds {labels.Count} labels; the most is {MaxLabels}"));
+            _violations.Add(new(path ?? $"items[{i}].labels", $"holds {labels.Count} labels; the most is {MaxLabels}"));
             return [];
         }
-        var result = new SortedSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < labels.Count; i++)
+        var result = new List<string>(labels.Count);
+        for (var j = 0; j < labels.Count; j++)
         {
-            var label = labels[i];
+            var label = labels[j];
             if (!labelsDeprecated.TryGetValue(label, out var deprecated))
             {
-                _violations.Add(new($"{path}[{i}]", $"'{Truncate(label)}' is not a label of the taxonomy (see ListLabels)"));
+                _violations.Add(new($"{path ?? $"items[{i}].labels"}[{j}]", $"'{Truncate(label)}' is not a label of the taxonomy (see ListLabels)"));
             }
             else if (deprecated)
             {
-                _violations.Add(new($"{path}[{i}]", $"'{label}' is deprecated and cannot be used on new contributions"));
+                _violations.Add(new($"{path ?? $"items[{i}].labels"}[{j}]", $"'{label}' is deprecated and cannot be used on new contributions"));
             }
             else
             {
                 result.Add(label);
             }
         }
+        result.Sort(StringComparer.Ordinal);
+        var distinct = 0;
+        for (var j = 0; j < result.Count; j++)
+        {
+            if (j == 0 || !string.Equals(result[j], result[distinct - 1], StringComparison.Ordinal))
+            {
+                result[distinct++] = result[j];
+            }
+        }
+        result.RemoveRange(distinct, result.Count - distinct);
         return [.. result];
     }
 
@@ -182,7 +230,7 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         }
     }
 
-    private string? Optional(string text, int max, string path)
+    private string? Optional(string text, int max, int i, string field)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -190,7 +238,7 @@ internal sealed class ContributionValidator(HubOptions options, IReadOnlyDiction
         }
         if (text.Length > max)
         {
-            _violations.Add(new(path, $"is {text.Length} characters long; the most is {max}"));
+            _violations.Add(new($"items[{i}].{field}", $"is {text.Length} characters long; the most is {max}"));
             return null;
         }
         return text;

@@ -115,17 +115,20 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         {
             return;
         }
-        var byKey = new Dictionary<(string, string), SignalEntity>(candidates.Count);
-        foreach (var s in candidates)
+        // Rows come back keyed by their stored bytes, as sent: decoding each returned value to a string to look it
+        // up would cost a string per signal.
+        var stored = Column(candidates, s => StoredSignalValue.Encode(s.Value));
+        var byKey = new Dictionary<(string, byte[]), SignalEntity>(candidates.Count, StoredKeyComparer.Instance);
+        for (var i = 0; i < candidates.Count; i++)
         {
-            byKey.Add((s.Type, s.Value), s);
+            byKey.Add((candidates[i].Type, stored[i]), candidates[i]);
         }
         // The savepoint needs a transaction; the hub's writes always run in one (ChangeLog.WriteAsync).
         if (db.Database.CurrentTransaction is not null && optimistic.ShouldTry())
         {
             await using var batch = Batch();
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT hub_new_signals"));
-            batch.BatchCommands.Add(SignalRows(InsertSignals + """ RETURNING "Id", "Type", "Value" """, candidates));
+            batch.BatchCommands.Add(SignalRows(InsertSignals + """ RETURNING "Id", "Type", "Value" """, candidates, stored));
             batch.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT hub_new_signals"));
             try
             {
@@ -146,22 +149,22 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
             }
         }
         await using var upsert = Batch();
-        upsert.BatchCommands.Add(SignalRows(InsertSignals + """ ON CONFLICT ("Type", "Value") DO NOTHING RETURNING "Id", "Type", "Value" """, candidates));
+        upsert.BatchCommands.Add(SignalRows(InsertSignals + """ ON CONFLICT ("Type", "Value") DO NOTHING RETURNING "Id", "Type", "Value" """, candidates, stored));
         await ReadIdsAsync(upsert, byKey, ct);
     }
 
-    private static NpgsqlBatchCommand SignalRows(string sql, IReadOnlyList<SignalEntity> candidates) => Statement(sql,
-        Column(candidates, s => s.Type), Column(candidates, s => StoredSignalValue.Encode(s.Value)), Column(candidates, s => s.Quality),
+    private static NpgsqlBatchCommand SignalRows(string sql, IReadOnlyList<SignalEntity> candidates, byte[][] stored) => Statement(sql,
+        Column(candidates, s => s.Type), stored, Column(candidates, s => s.Quality),
         Column(candidates, s => (int)s.Status), Column(candidates, s => s.CreatedAt), Column(candidates, s => s.UpdatedAt));
 
-    private static async Task ReadIdsAsync(NpgsqlBatch batch, Dictionary<(string, string), SignalEntity> byKey, CancellationToken ct)
+    private static async Task ReadIdsAsync(NpgsqlBatch batch, Dictionary<(string, byte[]), SignalEntity> byKey, CancellationToken ct)
     {
         await using var reader = await batch.ExecuteReaderAsync(ct);
         do
         {
             while (await reader.ReadAsync(ct))
             {
-                byKey[(reader.GetString(1), StoredSignalValue.Decode(reader.GetFieldValue<byte[]>(2)))].Id = reader.GetInt64(0);
+                byKey[(reader.GetString(1), reader.GetFieldValue<byte[]>(2))].Id = reader.GetInt64(0);
             }
         }
         while (await reader.NextResultAsync(ct));
@@ -190,7 +193,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         Add(command, "signal", Column(contributions, c => c.SignalId));
         Add(command, "member", Column(contributions, c => c.MemberId));
         Add(command, "status", Column(contributions, c => (int)c.Status));
-        Add(command, "labels", Column(contributions, c => JoinLabels(c.Labels)));
+        Add(command, "labels", JoinedLabels(contributions));
         Add(command, "source", Column(contributions, c => c.SourceKind));
         Add(command, "incident", Column(contributions, c => c.IncidentId));
         Add(command, "case", Column(contributions, c => c.CaseReference));
@@ -300,6 +303,38 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
             column[i] = value(rows[i]);
         }
         return column;
+    }
+
+    /// <summary>Each contribution's labels as stored; a batch's contributions mostly share one array (see ContributionValidator), joined once.</summary>
+    private static string[] JoinedLabels(IReadOnlyList<ContributionEntity> contributions)
+    {
+        string[]? last = null;
+        var joined = string.Empty;
+        return Column(contributions, c =>
+        {
+            if (!ReferenceEquals(c.Labels, last))
+            {
+                (last, joined) = (c.Labels, JoinLabels(c.Labels));
+            }
+            return joined;
+        });
+    }
+
+    /// <summary>Keys of stored signals: the type, and the value's stored bytes compared by content.</summary>
+    private sealed class StoredKeyComparer : IEqualityComparer<(string Type, byte[] Value)>
+    {
+        public static readonly StoredKeyComparer Instance = new();
+
+        public bool Equals((string Type, byte[] Value) x, (string Type, byte[] Value) y) =>
+            string.Equals(x.Type, y.Type, StringComparison.Ordinal) && x.Value.AsSpan().SequenceEqual(y.Value);
+
+        public int GetHashCode((string Type, byte[] Value) key)
+        {
+            var hash = new HashCode();
+            hash.Add(key.Type, StringComparer.Ordinal);
+            hash.AddBytes(key.Value);
+            return hash.ToHashCode();
+        }
     }
 
     private static void Add<T>(NpgsqlCommand command, string name, T value) => command.Parameters.Add(new NpgsqlParameter<T>(name, value));

@@ -120,6 +120,13 @@ public sealed class WriteBatch
 
     public int Count => _order.Count;
 
+    /// <summary>Makes room for <paramref name="signals"/> changes, when a write knows how many it will record.</summary>
+    internal void EnsureCapacity(int signals)
+    {
+        _kinds.EnsureCapacity(signals);
+        _order.EnsureCapacity(signals);
+    }
+
     /// <summary>
     /// Runs <paramref name="action"/> right after the changes are appended, still in the transaction and under
     /// the log's lock, with the run of sequence numbers they drew (<see cref="HubDbContext.AppendedChanges"/>).
