@@ -38,6 +38,7 @@ internal static class HubBenchmark
     private static int? _postmasterPid;
     private static string? _statements;
     private static string? _wal;
+    private static AllocationSampler? _allocations;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -47,6 +48,10 @@ internal static class HubBenchmark
         var external = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
         var statements = args.Contains("--pg-statements");
         var clientProcess = args.Contains("--client-process");
+        var warmSignals = Option(args, "--warm-signals", 0);
+        using var allocations = args.Contains("--allocations") ? new AllocationSampler() : null;
+        _allocations = allocations;
+        var connectionOptions = string.Concat(args.Select((a, i) => (a, i)).Where(x => x.a == "--pg-connection-option" && x.i + 1 < args.Length).Select(x => ";" + args[x.i + 1]));
         // The throwaway server's shared_buffers (default the tests' 256 MB). A million signals with their indexes
         // outgrow 256 MB; a production server would get a few GB. One A/B at 1,000,000 signals (256MB, then 2GB):
         // PostgreSQL's CPU per ingested signal 62 -> 57 us with 4 writers, within this machine's noise.
@@ -71,12 +76,12 @@ internal static class HubBenchmark
                 else if (provider == StorageProvider.Postgres)
                 {
                     postgres ??= await PostgresServer.StartAsync(durable: true, serverSettings);
-                    connection = await postgres.CreateDatabaseAsync();
+                    connection = await postgres.CreateDatabaseAsync() + connectionOptions;
                 }
                 _postmasterPid = connection is null ? null : await PostmasterPidAsync(connection);
                 _statements = statements ? connection : null;
                 _wal = connection;
-                await RunProviderAsync(provider, connection, signals, writers, clientProcess);
+                await RunProviderAsync(provider, connection, signals, writers, clientProcess, warmSignals);
             }
         }
         finally
@@ -89,7 +94,7 @@ internal static class HubBenchmark
         return 0;
     }
 
-    private static async Task RunProviderAsync(StorageProvider provider, string? connection, int signals, int writers, bool clientProcess)
+    private static async Task RunProviderAsync(StorageProvider provider, string? connection, int signals, int writers, bool clientProcess, int warmSignals)
     {
         var data = Path.Combine(Path.GetTempPath(), "hashhub-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var grpcPort = Loopback.FreePort();
@@ -129,7 +134,7 @@ internal static class HubBenchmark
             // Warm-up, not measured: the hub's code is compiled tier by tier while it runs (tiered JIT with
             // PGO), which on this machine takes tens of CPU seconds. A few batches through every path, then a
             // pause for the background compiler, so that the figures are of the steady state.
-            var warmCount = Math.Clamp(signals / 20 / BatchSize * BatchSize, BatchSize, 20 * BatchSize);
+            var warmCount = warmSignals > 0 ? warmSignals / BatchSize * BatchSize : Math.Clamp(signals / 20 / BatchSize * BatchSize, BatchSize, 20 * BatchSize);
             await ingest.IngestAsync(0, warmCount, writers);
             foreach (var pageSize in new[] { 1_000, 5_000 })
             {
@@ -187,7 +192,7 @@ internal static class HubBenchmark
     /// One measure: wall seconds; CPU seconds of this process (the hub, and the client when it runs here), of the
     /// client when it runs in its own process, and of PostgreSQL's processes.
     /// </summary>
-    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu, WalUse? Wal = null, IReadOnlyDictionary<string, double>? PostgresByKind = null, double ClientCpu = 0)
+    internal readonly record struct Measurement(double Seconds, double SelfCpu, double PostgresCpu, WalUse? Wal = null, IReadOnlyDictionary<string, double>? PostgresByKind = null, double ClientCpu = 0, GcUse? Gc = null)
     {
         public double Cpu => SelfCpu + PostgresCpu + ClientCpu;
     }
@@ -197,17 +202,31 @@ internal static class HubBenchmark
     {
         await ResetStatementsAsync();
         var walBefore = await ReadWalAsync();
+        _allocations?.Reset();
+        var gcBefore = GcUse.Now();
         var before = CpuMeter.ReadProcesses(_postmasterPid);
         var stopwatch = Stopwatch.StartNew();
         var clientCpu = await work();
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var after = CpuMeter.ReadProcesses(_postmasterPid);
+        var gc = GcUse.Now() - gcBefore;
         var walAfter = await ReadWalAsync();
         await PrintStatementsAsync();
         var byKind = before.Postgres is { } b && after.Postgres is { } a ? CpuMeter.Between(b, a) : [];
         return new Measurement(seconds, after.Self - before.Self, byKind.Values.Sum(),
             walBefore is { } wb && walAfter is { } wa ? new WalUse(wa.Bytes - wb.Bytes, wa.FullPageImages - wb.FullPageImages, wa.Checkpoints - wb.Checkpoints) : null,
-            byKind, clientCpu);
+            byKind, clientCpu, gc);
+    }
+
+    /// <summary>
+    /// This process's garbage collector (the hub's, and the client's when it runs here): bytes allocated,
+    /// collections by generation, and the time the collector paused the process.
+    /// </summary>
+    internal readonly record struct GcUse(long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan Paused)
+    {
+        public static GcUse Now() => new(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+        public static GcUse operator -(GcUse a, GcUse b) => new(a.Allocated - b.Allocated, a.Gen0 - b.Gen0, a.Gen1 - b.Gen1, a.Gen2 - b.Gen2, a.Paused - b.Paused);
     }
 
     /// <summary>WAL written and checkpoints run (totals, or their difference over a measure).</summary>
@@ -317,6 +336,13 @@ internal static class HubBenchmark
             Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{string.Empty,-9} hub and PostgreSQL alone: {(m.SelfCpu + m.PostgresCpu) * 1e6 / count:F1} us per {unit.TrimEnd('s')} (hub {m.SelfCpu * 1e6 / count:F1}, postgres {m.PostgresCpu * 1e6 / count:F1}; client {m.ClientCpu * 1e6 / count:F1}) = {hubRate:N0}/s on {Environment.ProcessorCount} cores"));
         }
+        if (m.Gc is { } gc && count > 0)
+        {
+            // Collections count every lower generation too: a gen2 collection is also counted as gen1 and gen0.
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{string.Empty,-9} GC ({(m.ClientCpu > 0 ? "hub" : "hub and client")}) {(double)gc.Allocated / count,8:F0} bytes allocated per {unit.TrimEnd('s')}; collections gen0 {gc.Gen0}, gen1 {gc.Gen1}, gen2 {gc.Gen2}; paused {gc.Paused.TotalMilliseconds:F0} ms"));
+        }
+        _allocations?.Print(count, unit.TrimEnd('s'));
         if (m.Wal is { } wal && count > 0)
         {
             Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
