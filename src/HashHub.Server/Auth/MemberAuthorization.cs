@@ -11,6 +11,11 @@ internal sealed record MemberRequirement(string? Scope, bool AdminOnly) : IAutho
 
 internal sealed class MemberRequirementHandler(HubDbContext db, TimeProvider time) : AuthorizationHandler<MemberRequirement>
 {
+    // Every call of the hub runs it (CompiledQuery).
+    private static readonly CompiledQuery<Func<HubDbContext, string, string, DateTimeOffset, Task<bool>>> IsActiveCredential = new(() => EF.CompileAsyncQuery(
+        (HubDbContext db, string clientId, string memberId, DateTimeOffset now) => db.MemberClients.AsNoTracking()
+            .Any(c => c.ClientId == clientId && c.MemberId == memberId && (c.RevokedAt == null || c.RevokedAt > now) && c.Member!.Status == MemberStatus.Active)));
+
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, MemberRequirement requirement)
     {
         var memberId = context.User.FindFirst(Caller.MemberIdClaim)?.Value;
@@ -30,9 +35,7 @@ internal sealed class MemberRequirementHandler(HubDbContext db, TimeProvider tim
         }
         // A rotated credential works until its RevokedAt; a revoked one has RevokedAt in the past.
         var now = time.GetUtcNow();
-        var active = await db.MemberClients.AsNoTracking()
-            .AnyAsync(c => c.ClientId == clientId && c.MemberId == memberId && (c.RevokedAt == null || c.RevokedAt > now) && c.Member!.Status == MemberStatus.Active);
-        if (active)
+        if (await IsActiveCredential.For(db)(db, clientId, memberId, now))
         {
             context.Succeed(requirement);
         }

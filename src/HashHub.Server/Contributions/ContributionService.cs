@@ -23,6 +23,17 @@ internal sealed class ContributionService(
 {
     private const string ScopeChanged = "sharing scope changed";
 
+    // The queries every submission runs, compiled (CompiledQuery).
+
+    private static readonly CompiledQuery<Func<HubDbContext, string, string, Task<IdempotencyRecord?>>> PreviousSubmission = new(() => EF.CompileAsyncQuery(
+        (HubDbContext db, string memberId, string key) => db.IdempotencyRecords.AsNoTracking().FirstOrDefault(r => r.MemberId == memberId && r.Key == key)));
+
+    private static readonly CompiledQuery<Func<HubDbContext, string, Task<bool>>> IsOnProbation = new(() => EF.CompileAsyncQuery(
+        (HubDbContext db, string memberId) => db.Members.AsNoTracking().Where(m => m.Id == memberId).Select(m => m.OnProbation).FirstOrDefault()));
+
+    private static readonly CompiledQuery<Func<HubDbContext, IAsyncEnumerable<LabelEntity>>> AllLabels = new(() => EF.CompileAsyncQuery(
+        (HubDbContext db) => db.Labels.AsNoTracking()));
+
     public async Task<Proto.SubmitContributionsResponse> SubmitAsync(Caller caller, Proto.SubmitContributionsRequest request, CancellationToken cancellationToken)
     {
         var labels = await LoadLabelsAsync(cancellationToken);
@@ -34,8 +45,7 @@ internal sealed class ContributionService(
         return await changeLog.WriteAsync(db, async (batch, ct) =>
         {
             batch.EnsureCapacity(items.Count);
-            var previous = await db.IdempotencyRecords.AsNoTracking()
-                .FirstOrDefaultAsync(r => r.MemberId == caller.MemberId && r.Key == request.IdempotencyKey, ct);
+            var previous = await PreviousSubmission.For(db)(db, caller.MemberId, request.IdempotencyKey);
             if (previous is not null)
             {
                 if (!previous.RequestHash.AsSpan().SequenceEqual(requestHash))
@@ -66,8 +76,7 @@ internal sealed class ContributionService(
 
             // Probation: the caller's new contributions are held, except (confirmation mode) on signals that a
             // member not on probation already vouched for with a released contribution.
-            var onProbation = probationMode != ProbationMode.Off
-                && await db.Members.AsNoTracking().Where(m => m.Id == caller.MemberId).Select(m => m.OnProbation).FirstOrDefaultAsync(ct);
+            var onProbation = probationMode != ProbationMode.Off && await IsOnProbation.For(db)(db, caller.MemberId);
             var confirmed = onProbation && probationMode == ProbationMode.Confirmation && signalIds.Count > 0
                 ? (await db.Contributions.AsNoTracking()
                     .Where(c => signalIds.Contains(c.SignalId) && c.MemberId != caller.MemberId && c.Status == ContributionStatus.Active
@@ -454,8 +463,15 @@ internal sealed class ContributionService(
             """)
         : db.Contributions.Where(c => signalIds.Contains(c.SignalId) && c.MemberId == memberId && c.Status == ContributionStatus.Active);
 
-    private async Task<Dictionary<string, bool>> LoadLabelsAsync(CancellationToken cancellationToken) =>
-        await db.Labels.AsNoTracking().ToDictionaryAsync(l => l.Key, l => l.Deprecated, StringComparer.Ordinal, cancellationToken);
+    private async Task<Dictionary<string, bool>> LoadLabelsAsync(CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, bool>(StringComparer.Ordinal);
+        await foreach (var label in AllLabels.For(db)(db).WithCancellation(cancellationToken))
+        {
+            labels[label.Key] = label.Deprecated;
+        }
+        return labels;
+    }
 
     /// <summary>Copies an item's statement onto a contribution; true when anything changed.</summary>
     private static bool Apply(ContributionEntity c, ValidItem item, DateTimeOffset now)
