@@ -27,11 +27,15 @@ internal abstract class BulkWriter
     /// <summary>
     /// Inserts those of <paramref name="candidates"/> (distinct by type and value) that are not stored yet and
     /// sets their ids. The others keep id 0: they are stored already, perhaps by a concurrent transaction that
-    /// committed meanwhile, which a statement read afterwards sees.
+    /// committed meanwhile, which a statement read afterwards sees. The candidates of one call share their status
+    /// and times (one submission's).
     /// </summary>
     public abstract Task InsertMissingSignalsAsync(IReadOnlyList<SignalEntity> candidates, CancellationToken ct);
 
-    /// <summary>Inserts contributions, at most one per signal in a call, and sets their ids.</summary>
+    /// <summary>
+    /// Inserts contributions, at most one per signal in a call, and sets their ids. The contributions of one call
+    /// share their member, status and times (one submission's).
+    /// </summary>
     public abstract Task InsertContributionsAsync(IReadOnlyList<ContributionEntity> contributions, CancellationToken ct);
 
     internal static string JoinLabels(string[] labels) => string.Join(',', labels);
@@ -94,9 +98,12 @@ internal sealed class EfBulkWriter(HubDbContext db) : BulkWriter, IChangeAppende
 
 internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts optimistic) : BulkWriter
 {
+    // The columns a submission's rows share (member, status, times) go as one value each rather than an array:
+    // fewer array elements for Npgsql to write and for PostgreSQL to take apart.
+
     private const string InsertSignals = """
         INSERT INTO signals ("Type", "Value", "Quality", "Status", "CreatedAt", "UpdatedAt")
-        SELECT * FROM unnest($1, $2, $3, $4, $5, $6) AS u ORDER BY 1, 2
+        SELECT t, v, q, $4, $5, $6 FROM unnest($1, $2, $3) AS u(t, v, q) ORDER BY 1, 2
         """;
 
     /// <summary>
@@ -155,7 +162,7 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
 
     private static NpgsqlBatchCommand SignalRows(string sql, IReadOnlyList<SignalEntity> candidates, byte[][] stored) => Statement(sql,
         Column(candidates, s => s.Type), stored, Column(candidates, s => s.Quality),
-        Column(candidates, s => (int)s.Status), Column(candidates, s => s.CreatedAt), Column(candidates, s => s.UpdatedAt));
+        (int)Shared(candidates, s => s.Status), Shared(candidates, s => s.CreatedAt), Shared(candidates, s => s.UpdatedAt));
 
     private static async Task ReadIdsAsync(NpgsqlBatch batch, Dictionary<(string, byte[]), SignalEntity> byKey, CancellationToken ct)
     {
@@ -187,20 +194,21 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         // RETURNING gives the ids in no promised order, so they are matched back by signal.
         await using var command = Command("""
             INSERT INTO contributions ("SignalId", "MemberId", "Status", "Labels", "SourceKind", "IncidentId", "CaseReference", "Note", "Quality", "ContributedAt", "UpdatedAt")
-            SELECT * FROM unnest(@signal, @member, @status, @labels, @source, @incident, @case, @note, @quality, @contributed, @updated)
+            SELECT s, @member, @status, l, k, i, c, n, q, @contributed, @updated
+            FROM unnest(@signal, @labels, @source, @incident, @case, @note, @quality) AS u(s, l, k, i, c, n, q)
             RETURNING "Id", "SignalId"
             """);
         Add(command, "signal", Column(contributions, c => c.SignalId));
-        Add(command, "member", Column(contributions, c => c.MemberId));
-        Add(command, "status", Column(contributions, c => (int)c.Status));
+        Add(command, "member", Shared(contributions, c => c.MemberId));
+        Add(command, "status", (int)Shared(contributions, c => c.Status));
         Add(command, "labels", JoinedLabels(contributions));
         Add(command, "source", Column(contributions, c => c.SourceKind));
         Add(command, "incident", Column(contributions, c => c.IncidentId));
         Add(command, "case", Column(contributions, c => c.CaseReference));
         Add(command, "note", Column(contributions, c => c.Note));
         Add(command, "quality", Column(contributions, c => c.Quality));
-        Add(command, "contributed", Column(contributions, c => c.ContributedAt));
-        Add(command, "updated", Column(contributions, c => c.UpdatedAt));
+        Add(command, "contributed", Shared(contributions, c => c.ContributedAt));
+        Add(command, "updated", Shared(contributions, c => c.UpdatedAt));
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -303,6 +311,20 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
             column[i] = value(rows[i]);
         }
         return column;
+    }
+
+    /// <summary>The value every row has in a column the rows of one submission share.</summary>
+    private static T Shared<TRow, T>(IReadOnlyList<TRow> rows, Func<TRow, T> value)
+    {
+        var first = value(rows[0]);
+        for (var i = 1; i < rows.Count; i++)
+        {
+            if (!EqualityComparer<T>.Default.Equals(value(rows[i]), first))
+            {
+                throw new InvalidOperationException($"The rows of one bulk insert differ in a column they must share ({typeof(T).Name}).");
+            }
+        }
+        return first;
     }
 
     /// <summary>Each contribution's labels as stored; a batch's contributions mostly share one array (see ContributionValidator), joined once.</summary>

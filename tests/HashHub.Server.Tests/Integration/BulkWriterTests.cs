@@ -66,9 +66,24 @@ public sealed class BulkWriterTests
         Assert.That(policy.ShouldTry(), Is.True);
     }
 
-    private static SignalEntity Signal()
+    [Test]
+    public async Task InsertMissingSignals_RowsThatDifferInASharedColumn_AreRefusedBeforeAnythingIsSent()
     {
-        var now = DateTimeOffset.UtcNow;
-        return new SignalEntity { Type = "md5", Value = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), Status = SignalStatus.Active, CreatedAt = now, UpdatedAt = now };
+        await using var scope = _hub.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        var writer = new PostgresBulkWriter(db, new OptimisticInserts());
+        var later = Signal();
+        later.UpdatedAt = later.UpdatedAt.AddSeconds(1);
+        var first = Signal();
+
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        Assert.ThrowsAsync<InvalidOperationException>(() => writer.InsertMissingSignalsAsync([first, later], CancellationToken.None));
+        Assert.That(await db.Signals.CountAsync(s => s.Value == first.Value || s.Value == later.Value), Is.Zero);
     }
+
+    // The candidates of one call are one submission's: they share their status and times.
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+
+    private static SignalEntity Signal() =>
+        new() { Type = "md5", Value = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), Status = SignalStatus.Active, CreatedAt = Now, UpdatedAt = Now };
 }
