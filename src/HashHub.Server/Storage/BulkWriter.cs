@@ -284,7 +284,9 @@ internal sealed class PostgresBulkWriter(HubDbContext db, OptimisticInserts opti
         }
         if (notifyChannel is not null)
         {
-            second.BatchCommands.Add(Statement("SELECT pg_notify($1, '')", notifyChannel));
+            // The payload is the last sequence number this transaction appends, when known (PostgresChangeListener).
+            second.BatchCommands.Add(Statement("SELECT pg_notify($1, $2)", notifyChannel,
+                db.AppendedChanges?.Last.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty));
         }
         await second.ExecuteNonQueryAsync(ct);
     }

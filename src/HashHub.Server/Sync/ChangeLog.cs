@@ -65,10 +65,11 @@ public sealed class ChangeLog(TimeProvider time, ChangeNotifier notifier)
                     }
                     batch.Appended(db.AppendedChanges);
                 }
+                var appended = db.AppendedChanges;
                 await transaction.CommitAsync(cancellationToken);
                 if (batch.Count > 0)
                 {
-                    notifier.Notify();
+                    notifier.Notify(appended?.Last);
                 }
                 return result;
             }

@@ -6,8 +6,9 @@ namespace HashHub.Server.Sync;
 
 /// <summary>
 /// Live pushes across hub nodes that share one PostgreSQL database: every commit that appends changes also
-/// sends <c>NOTIFY hashhub_changes</c> (delivered by PostgreSQL at commit), and each node listens and wakes its
-/// live subscribers at once instead of at their next poll.
+/// sends <c>NOTIFY hashhub_changes</c> (delivered by PostgreSQL at commit) with the last sequence number it
+/// appended, and each node listens and wakes its live subscribers and its match-index feeder at once instead of
+/// at their next poll.
 /// </summary>
 internal sealed partial class PostgresChangeListener(IOptions<StorageOptions> options, ChangeNotifier notifier, ILogger<PostgresChangeListener> logger)
     : BackgroundService
@@ -29,7 +30,9 @@ internal sealed partial class PostgresChangeListener(IOptions<StorageOptions> op
             {
                 await using var connection = new NpgsqlConnection(connectionString);
                 await connection.OpenAsync(stoppingToken);
-                connection.Notification += (_, _) => notifier.Notify();
+                // The payload names the last change the commit appended (PostgresBulkWriter.AppendLogAsync).
+                connection.Notification += (_, e) => notifier.Notify(
+                    long.TryParse(e.Payload, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var head) ? head : null);
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);

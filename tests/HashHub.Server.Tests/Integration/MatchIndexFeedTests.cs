@@ -94,6 +94,36 @@ public sealed class MatchIndexFeedTests(StorageProvider provider)
     }
 
     [Test]
+    public async Task Feeder_OwnPostedBatches_NeedNoReadOfTheLogAndAnAnnouncedCommitIsReadWithoutAPoll()
+    {
+        // Polls five minutes apart: within this test only announced commits wake the feeder.
+        using var hub = await HubFactory.CreateAsync(provider, new Dictionary<string, string?> { ["Hub:SubscriptionPollInterval"] = "00:05:00" });
+        using var client = await hub.ConnectAsAsync(await hub.AddMemberAsync("Alpha"));
+        var index = hub.Services.GetRequiredService<HubMatchIndex>();
+        var feeder = hub.Services.GetServices<IHostedService>().OfType<MatchIndexFeeder>().Single();
+        var first = (await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5())))).Results[0];
+        Assert.That(await index.WaitForAsync(await MaxSeqAsync(hub), TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        var reads = feeder.Reads;
+
+        // Each batch is applied as posted before the next is sent, so each wakes the feeder on its own.
+        for (var i = 0; i < 8; i++)
+        {
+            await client.Contributions.SubmitContributionsAsync(Batch(Item(RandomMd5()), Item(RandomPdq(new Random(_random.Next())))));
+            Assert.That(await index.WaitForAsync(await MaxSeqAsync(hub), TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        }
+        // At most one read: a listener's (re)connection names no head and is answered by a read.
+        Assert.That(feeder.Reads - reads, Is.LessThanOrEqualTo(1), "no read of the log after each posted batch");
+
+        // A retraction posts nothing: its commit, announced with its sequence number, is read at once.
+        var record = (await client.Contributions.RetractContributionAsync(new Proto.RetractContributionRequest { ContributionId = first.ContributionId })).Signal;
+        Assert.That(await index.WaitForAsync(await MaxSeqAsync(hub), TimeSpan.FromSeconds(30), CancellationToken.None), Is.True);
+        var hits = new List<SignalMatch>();
+        index.Query(SignalTypes.Md5, record.Signal.Value, 0, hits);
+        Assert.That(hits, Is.Empty, "the retracted signal left the index");
+        await AssertIndexMatchesDatabaseAsync(hub);
+    }
+
+    [Test]
     public async Task Feeder_ReservedRun_WaitsForItsPostInsteadOfReadingTheLog()
     {
         using var scene = await FeedScene.StartAsync(provider);
