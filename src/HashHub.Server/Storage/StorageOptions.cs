@@ -58,6 +58,17 @@ public sealed class StorageOptions
     private static string WithSessionDefaults(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        // A pooled connection is not reset (DISCARD ALL) between uses, unless the connection string says so: the
+        // hub leaves no session state behind (no SET, temporary tables, prepared statements, session-level locks or
+        // LISTEN on pooled connections; its advisory lock is the transaction's), and a batch of contributions
+        // opened and closed its connection about five times, each reset a statement for PostgreSQL to run. A/B,
+        // two pairs at 520,000 signals with 4 writers: hub and PostgreSQL 44.1 and 44.7 us per signal with the
+        // resets, 39.7 and 39.6 without.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
         foreach (var (name, value) in PostgresSessionDefaults)
         {
             if (builder.Options?.Contains(name, StringComparison.OrdinalIgnoreCase) != true)
