@@ -25,11 +25,11 @@ internal sealed class ContributionService(
 
     // The queries every submission runs, compiled (CompiledQuery).
 
-    private static readonly CompiledQuery<Func<HubDbContext, string, string, Task<IdempotencyRecord?>>> PreviousSubmission = new(() => EF.CompileAsyncQuery(
-        (HubDbContext db, string memberId, string key) => db.IdempotencyRecords.AsNoTracking().FirstOrDefault(r => r.MemberId == memberId && r.Key == key)));
+    private static readonly CompiledQuery<Func<HubDbContext, string, string, CancellationToken, Task<IdempotencyRecord?>>> PreviousSubmission = new(() => EF.CompileAsyncQuery(
+        (HubDbContext db, string memberId, string key, CancellationToken ct) => db.IdempotencyRecords.AsNoTracking().FirstOrDefault(r => r.MemberId == memberId && r.Key == key)));
 
-    private static readonly CompiledQuery<Func<HubDbContext, string, Task<bool>>> IsOnProbation = new(() => EF.CompileAsyncQuery(
-        (HubDbContext db, string memberId) => db.Members.AsNoTracking().Where(m => m.Id == memberId).Select(m => m.OnProbation).FirstOrDefault()));
+    private static readonly CompiledQuery<Func<HubDbContext, string, CancellationToken, Task<bool>>> IsOnProbation = new(() => EF.CompileAsyncQuery(
+        (HubDbContext db, string memberId, CancellationToken ct) => db.Members.AsNoTracking().Where(m => m.Id == memberId).Select(m => m.OnProbation).FirstOrDefault()));
 
     private static readonly CompiledQuery<Func<HubDbContext, IAsyncEnumerable<LabelEntity>>> AllLabels = new(() => EF.CompileAsyncQuery(
         (HubDbContext db) => db.Labels.AsNoTracking()));
@@ -45,7 +45,7 @@ internal sealed class ContributionService(
         return await changeLog.WriteAsync(db, async (batch, ct) =>
         {
             batch.EnsureCapacity(items.Count);
-            var previous = await PreviousSubmission.For(db)(db, caller.MemberId, request.IdempotencyKey);
+            var previous = await PreviousSubmission.For(db)(db, caller.MemberId, request.IdempotencyKey, ct);
             if (previous is not null)
             {
                 if (!previous.RequestHash.AsSpan().SequenceEqual(requestHash))
@@ -76,7 +76,7 @@ internal sealed class ContributionService(
 
             // Probation: the caller's new contributions are held, except (confirmation mode) on signals that a
             // member not on probation already vouched for with a released contribution.
-            var onProbation = probationMode != ProbationMode.Off && await IsOnProbation.For(db)(db, caller.MemberId);
+            var onProbation = probationMode != ProbationMode.Off && await IsOnProbation.For(db)(db, caller.MemberId, ct);
             var confirmed = onProbation && probationMode == ProbationMode.Confirmation && signalIds.Count > 0
                 ? (await db.Contributions.AsNoTracking()
                     .Where(c => signalIds.Contains(c.SignalId) && c.MemberId != caller.MemberId && c.Status == ContributionStatus.Active
@@ -413,7 +413,7 @@ internal sealed class ContributionService(
     /// SHA-256 of the request as sent (its protobuf encoding), serialised into a pooled buffer: a batch of 1,000
     /// signals is about 150 KB, which as a fresh array would land on the large-object heap on every call.
     /// </summary>
-    internal static byte[] HashOf(IMessage request)
+    private static byte[] HashOf(IMessage request)
     {
         var size = request.CalculateSize();
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
