@@ -51,14 +51,14 @@ internal static class HubBenchmark
         var warmSignals = Option(args, "--warm-signals", 0);
         using var allocations = args.Contains("--allocations") ? new AllocationSampler() : null;
         _allocations = allocations;
-        var connectionOptions = string.Concat(args.Select((a, i) => (a, i)).Where(x => x.a == "--pg-connection-option" && x.i + 1 < args.Length).Select(x => ";" + args[x.i + 1]));
+        var connectionOptions = string.Concat(Options(args, "--pg-connection-option").Select(o => ";" + o));
         // The throwaway server's shared_buffers (default the tests' 256 MB). A million signals with their indexes
         // outgrow 256 MB; a production server would get a few GB. One A/B at 1,000,000 signals (256MB, then 2GB):
         // PostgreSQL's CPU per ingested signal 62 -> 57 us with 4 writers, within this machine's noise.
         var sharedBuffers = args.SkipWhile(a => a != "--pg-shared-buffers").Skip(1).FirstOrDefault();
         string[] serverSettings = [.. statements ? ["shared_preload_libraries=pg_stat_statements"] : Array.Empty<string>(),
             .. sharedBuffers is null ? Array.Empty<string>() : [$"shared_buffers={sharedBuffers}"],
-            .. args.Select((a, i) => (a, i)).Where(x => x.a == "--pg-setting" && x.i + 1 < args.Length).Select(x => args[x.i + 1])];
+            .. Options(args, "--pg-setting")];
         PostgresServer? postgres = null;
         try
         {
@@ -419,6 +419,10 @@ internal static class HubBenchmark
         using var http = new HttpClient();
         return await TokenRequests.GetAccessTokenAsync(http, new Uri($"http://127.0.0.1:{httpPort}/connect/token"), credential.ClientId, credential.ClientSecret);
     }
+
+    /// <summary>The values of a repeatable option, in order.</summary>
+    private static IEnumerable<string> Options(string[] args, string name) =>
+        args.Select((a, i) => (a, i)).Where(x => x.a == name && x.i + 1 < args.Length).Select(x => args[x.i + 1]);
 
     private static int Option(string[] args, string name, int fallback)
     {
