@@ -77,6 +77,9 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     /// <summary>Entries (removed ones included) in the base, for tests.</summary>
     internal int BaseCount => _snapshot.Base.Count;
 
+    /// <summary>The current base and middle level, for tests that check their tables.</summary>
+    internal (MihBase Base, MihBase Mid) Levels => (_snapshot.Base, _snapshot.Mid);
+
     /// <summary>The running background compaction, if any (tests wait on it).</summary>
     internal Task? CompactionTask
     {

@@ -156,6 +156,31 @@ public sealed class StorageTests
 
     private sealed record StoredRow(long Id, int Tag, int Length);
 
+    [Test]
+    public async Task Postgres_IdempotencyResponses_AreCompressedWithLz4AndReplayExactly()
+    {
+        using var hub = await HubFactory.CreateAsync(StorageProvider.Postgres);
+        using var client = await hub.ConnectAsAsync(await hub.AddMemberAsync("Alpha"));
+        var random = new Random(20261129);
+        // 300 results: an answer well past the 2 KB at which PostgreSQL compresses a value.
+        var batch = TestSignals.Batch([.. Enumerable.Range(0, 300).Select(_ => TestSignals.Item(TestSignals.RandomPdq(random)))]);
+        var first = await client.Contributions.SubmitContributionsAsync(batch);
+
+        await using var scope = hub.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
+        var compression = await db.Database.SqlQuery<string?>($"""
+            SELECT pg_column_compression("Response") AS "Value" FROM idempotency_records
+            """).ToListAsync();
+        Assert.That(compression, Is.EqualTo(new[] { "lz4" }));
+
+        var replay = await client.Contributions.SubmitContributionsAsync(batch);
+        Assert.Multiple(() =>
+        {
+            Assert.That(replay.Replayed, Is.True);
+            Assert.That(replay.Results, Is.EqualTo(first.Results));
+        });
+    }
+
     /// <summary>
     /// WAL and synchronous=FULL keep acknowledged writes durable across a machine crash; the larger page cache and
     /// the memory map keep bulk ingest from rereading the signal index from the file.

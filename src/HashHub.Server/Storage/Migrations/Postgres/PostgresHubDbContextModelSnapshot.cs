@@ -291,7 +291,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.Property<byte[]>("Response")
                         .IsRequired()
-                        .HasColumnType("bytea");
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Npgsql:Compression:", "lz4");
 
                     b.HasKey("MemberId", "Key");
 

@@ -176,7 +176,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                     MemberId = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
                     Key = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
                     RequestHash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
-                    Response = table.Column<byte[]>(type: "bytea", nullable: false),
+                    Response = table.Column<byte[]>(type: "bytea", nullable: false)
+                        .Annotation("Npgsql:Compression:", "lz4"),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace HashHub.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHubDbContext))]
-    [Migration("20261129115337_Initial")]
+    [Migration("20261129161517_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -294,7 +294,8 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.Property<byte[]>("Response")
                         .IsRequired()
-                        .HasColumnType("bytea");
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Npgsql:Compression:", "lz4");
 
                     b.HasKey("MemberId", "Key");
 
