@@ -164,8 +164,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
 
                     b.HasKey("Seq");
 
-                    b.HasIndex("SignalType", "Seq");
-
                     b.ToTable("changes", (string)null);
                 });
 

@@ -165,8 +165,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
 
                     b.HasKey("Seq");
 
-                    b.HasIndex("SignalType", "Seq");
-
                     b.ToTable("changes", (string)null);
                 });
 

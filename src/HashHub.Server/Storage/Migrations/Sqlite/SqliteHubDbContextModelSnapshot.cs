@@ -155,8 +155,6 @@ namespace HashHub.Server.Storage.Migrations.Sqlite
 
                     b.HasKey("Seq");
 
-                    b.HasIndex("SignalType", "Seq");
-
                     b.ToTable("changes", (string)null);
                 });
 

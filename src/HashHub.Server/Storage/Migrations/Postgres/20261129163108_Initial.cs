@@ -496,11 +496,6 @@ namespace HashHub.Server.Storage.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_changes_SignalType_Seq",
-                table: "changes",
-                columns: new[] { "SignalType", "Seq" });
-
-            migrationBuilder.CreateIndex(
                 name: "IX_console_user_claims_UserId",
                 table: "console_user_claims",
                 column: "UserId");

@@ -497,11 +497,6 @@ namespace HashHub.Server.Storage.Migrations.SqlServer
                 filter: "[ReferenceId] IS NOT NULL");
 
             migrationBuilder.CreateIndex(
-                name: "IX_changes_SignalType_Seq",
-                table: "changes",
-                columns: new[] { "SignalType", "Seq" });
-
-            migrationBuilder.CreateIndex(
                 name: "IX_console_user_claims_UserId",
                 table: "console_user_claims",
                 column: "UserId");
