@@ -55,7 +55,13 @@ internal static class HashHubHostingExtensions
                 o.RegisterScopes(HubScopes.All);
                 o.SetAccessTokenLifetime(auth.AccessTokenLifetime);
                 o.AddSigningKey(KeyStore.LoadOrCreate(keyDirectory, "signing"));
-                o.AddEncryptionKey(KeyStore.LoadOrCreate(keyDirectory, "encryption"));
+                // Access tokens are encrypted with a symmetric key (OpenIddict picks symmetric keys first). The RSA key
+                // earlier versions encrypted them with, when present, still decrypts the tokens issued before.
+                o.AddEncryptionKey(KeyStore.LoadOrCreateSymmetric(keyDirectory, "token-encryption"));
+                if (KeyStore.LoadExisting(keyDirectory, "encryption") is { } previousEncryptionKey)
+                {
+                    o.AddEncryptionKey(previousEncryptionKey);
+                }
                 // Access tokens are checked by the hub itself; storing each one would add a write per token.
                 o.DisableTokenStorage();
                 // RFC 7523 section 3.2: a client assertion that fails validation (wrong audience included) is a client

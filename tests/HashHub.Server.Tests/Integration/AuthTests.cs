@@ -60,6 +60,74 @@ public sealed class AuthTests
         Assert.That(ex!.StatusCode, Is.EqualTo(StatusCode.Unauthenticated));
     }
 
+    /// <summary>
+    /// Access tokens are encrypted with a symmetric key kept in the key folder (readable by the owner only); every
+    /// call decrypts its token, and with an RSA key that was a private-key operation per call.
+    /// </summary>
+    [Test]
+    public async Task AccessToken_IsEncryptedWithTheSymmetricKeyOfTheKeyFolder()
+    {
+        var token = await _hub.GetTokenAsync(await _hub.AddMemberAsync("Symmetric"));
+        var keyFile = Path.Combine(_hub.DataDirectory, "keys", "token-encryption.key");
+
+        var header = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(header.Alg, Is.EqualTo("A256KW"), "the content key is wrapped with AES, not RSA");
+            Assert.That(Convert.FromBase64String(File.ReadAllText(keyFile).Trim()), Has.Length.EqualTo(32));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.That(File.GetUnixFileMode(keyFile), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            }
+            Assert.That(File.Exists(Path.Combine(_hub.DataDirectory, "keys", "encryption.pem")), Is.False, "no RSA encryption key is made any more");
+        });
+    }
+
+    /// <summary>
+    /// A hub whose key folder still holds the RSA encryption key of an earlier version accepts the tokens issued
+    /// before the upgrade (encrypted with that key) until they expire, and issues new ones with the symmetric key.
+    /// </summary>
+    [Test]
+    public async Task AccessToken_EncryptedWithThePreviousRsaKey_IsStillAccepted()
+    {
+        var keys = Path.Combine(Path.GetTempPath(), "hashhub-test-keys-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(keys);
+        using var previousKey = System.Security.Cryptography.RSA.Create(2048);
+        await File.WriteAllTextAsync(Path.Combine(keys, "encryption.pem"), previousKey.ExportPkcs8PrivateKeyPem());
+        using var hub = await HubFactory.CreateAsync(StorageProvider.Sqlite, new Dictionary<string, string?> { ["Auth:KeyDirectory"] = keys });
+        try
+        {
+            var issued = await hub.GetTokenAsync(await hub.AddMemberAsync("Upgraded"));
+            Assert.That(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(issued).Alg, Is.EqualTo("A256KW"), "new tokens use the symmetric key");
+
+            // The same signed token, encrypted as the earlier version did: with the RSA key, and with another.
+            string Reencrypted(System.Security.Cryptography.RSA rsa)
+            {
+                var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+                var outer = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(issued);
+                var symmetric = new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(
+                    Convert.FromBase64String(File.ReadAllText(Path.Combine(keys, "token-encryption.key")).Trim()));
+                var signed = handler.DecryptToken(outer, new Microsoft.IdentityModel.Tokens.TokenValidationParameters { TokenDecryptionKey = symmetric });
+                return handler.EncryptToken(signed,
+                    new Microsoft.IdentityModel.Tokens.EncryptingCredentials(
+                        new Microsoft.IdentityModel.Tokens.RsaSecurityKey(rsa),
+                        Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaOAEP, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256CbcHmacSha512),
+                    new Dictionary<string, object> { ["typ"] = outer.Typ });
+            }
+            using var stranger = System.Security.Cryptography.RSA.Create(2048);
+            using var previous = hub.Connect(Reencrypted(previousKey));
+            using var foreign = hub.Connect(Reencrypted(stranger));
+
+            Assert.That((await previous.Taxonomy.ListLabelsAsync(new Proto.ListLabelsRequest())).Labels, Is.Not.Empty);
+            var ex = Assert.ThrowsAsync<RpcException>(async () => await foreign.Taxonomy.ListLabelsAsync(new Proto.ListLabelsRequest()));
+            Assert.That(ex!.StatusCode, Is.EqualTo(StatusCode.Unauthenticated));
+        }
+        finally
+        {
+            Directory.Delete(keys, recursive: true);
+        }
+    }
+
     [Test]
     public async Task HealthAndReflection_NeedNoToken()
     {
