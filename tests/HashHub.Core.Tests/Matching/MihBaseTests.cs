@@ -14,8 +14,8 @@ public sealed class MihBaseTests
     {
         var rng = new Random(background ? 91 : 92);
         var pool = SyntheticHashes.RandomSet(6000, rng);
-        // Small delta and middle level: many middle-level builds and several base rebuilds, with tombstones in
-        // every level they merge.
+        // Small delta and middle level: many middle-level builds and several base rebuilds, each from levels that
+        // hold tombstones.
         var mih = new PdqMultiIndex(new PdqMultiIndexOptions
         {
             DeltaCapacity = 200, MinMidCapacity = 700, BackgroundCompaction = background,
