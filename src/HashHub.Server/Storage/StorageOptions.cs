@@ -51,23 +51,40 @@ public sealed class StorageOptions
     /// (the match index's feed after each commit, a live subscription's) was estimated at a thousand rows and
     /// planned with a parallel worker, a process started for the query: 30-60 ms for a read that finds nothing,
     /// half of PostgreSQL's CPU during a bulk ingest into a million-signal log.</item>
+    /// <item><c>plan_cache_mode=force_custom_plan</c>: the hub's statements are prepared (see
+    /// <see cref="WithSessionDefaults"/>), and after five runs PostgreSQL may switch a prepared statement to a
+    /// generic plan, one made without the parameters' values; a page of the log planned without its cursor could
+    /// become a scan of the whole log. Every run is planned with its values, as before the statements were
+    /// prepared; preparing still spares the parsing and analysis.</item>
     /// </list>
     /// </summary>
-    internal static readonly (string Name, string Value)[] PostgresSessionDefaults = [("jit", "off"), ("max_parallel_workers_per_gather", "0")];
+    internal static readonly (string Name, string Value)[] PostgresSessionDefaults =
+        [("jit", "off"), ("max_parallel_workers_per_gather", "0"), ("plan_cache_mode", "force_custom_plan")];
+
+    /// <summary>How many statements Npgsql keeps prepared per connection, unless the connection string says.</summary>
+    internal const int PostgresMaxAutoPrepare = 64;
 
     private static string WithSessionDefaults(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         // A pooled connection is not reset (DISCARD ALL) between uses, unless the connection string says so: the
-        // hub leaves no session state behind (no SET, temporary tables, prepared statements, session-level locks or
-        // LISTEN on pooled connections; its advisory lock is the transaction's), and a batch of contributions
-        // opened and closed its connection about five times, each reset a statement for PostgreSQL to run. A/B,
-        // two pairs at 520,000 signals with 4 writers: hub and PostgreSQL 44.1 and 44.7 us per signal with the
-        // resets, 39.7 and 39.6 without.
+        // hub leaves no session state behind (no SET, temporary tables, session-level locks or LISTEN on pooled
+        // connections; its advisory lock is the transaction's; the prepared statements below are Npgsql's own, kept
+        // on purpose), and a batch of contributions opened and closed its connection about five times, each reset a
+        // statement for PostgreSQL to run. A/B, two pairs at 520,000 signals with 4 writers: hub and PostgreSQL 44.1
+        // and 44.7 us per signal with the resets, 39.7 and 39.6 without.
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
         {
             builder.NoResetOnClose = true;
+        }
+        // Statements run five times on a connection are prepared there (Npgsql's automatic preparation), unless the
+        // connection string says otherwise (a pooler in transaction mode without prepared-statement support needs
+        // Max Auto Prepare=0). Parsing and analysing the same statements again was 3.6% of PostgreSQL's CPU during
+        // ingest (perf of its sessions, 4 writers); prepared, 0.04%.
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = PostgresMaxAutoPrepare;
         }
         foreach (var (name, value) in PostgresSessionDefaults)
         {

@@ -85,6 +85,7 @@ public sealed class StorageTests
                 var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
                 Assert.That(await db.Database.SqlQuery<string>($"SELECT current_setting('jit') AS \"Value\"").SingleAsync(), Is.EqualTo("off"));
                 Assert.That(await db.Database.SqlQuery<string>($"SELECT current_setting('max_parallel_workers_per_gather') AS \"Value\"").SingleAsync(), Is.EqualTo("0"));
+                Assert.That(await db.Database.SqlQuery<string>($"SELECT current_setting('plan_cache_mode') AS \"Value\"").SingleAsync(), Is.EqualTo("force_custom_plan"));
             }
         }
 
@@ -92,7 +93,48 @@ public sealed class StorageTests
         Assert.That(configured.ResolveConnectionString(), Does.Contain("jit=on").And.Not.Contain("jit=off").And.Contain("work_mem=8MB")
             .And.Contain("max_parallel_workers_per_gather=2").And.Not.Contain("max_parallel_workers_per_gather=0"));
         var plain = new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = "Host=127.0.0.1;Options=-c work_mem=8MB" };
-        Assert.That(plain.ResolveConnectionString(), Does.Contain("-c work_mem=8MB -c jit=off -c max_parallel_workers_per_gather=0"));
+        Assert.That(plain.ResolveConnectionString(), Does.Contain("-c work_mem=8MB -c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan"));
+    }
+
+    /// <summary>
+    /// The hub's statements are prepared after a few runs on a connection (parsing and analysing them again was 3.6%
+    /// of PostgreSQL's CPU during ingest), and still planned with their values each time; an operator's pooler may
+    /// need preparation off.
+    /// </summary>
+    [Test]
+    public async Task Postgres_RepeatedStatements_ArePreparedUnlessConfigured()
+    {
+        static int MaxAutoPrepare(string connectionString) =>
+            new NpgsqlConnectionStringBuilder(new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = connectionString }.ResolveConnectionString()).MaxAutoPrepare;
+        Assert.Multiple(() =>
+        {
+            Assert.That(MaxAutoPrepare("Host=127.0.0.1"), Is.EqualTo(StorageOptions.PostgresMaxAutoPrepare));
+            Assert.That(MaxAutoPrepare("Host=127.0.0.1;Max Auto Prepare=0"), Is.Zero);
+            Assert.That(MaxAutoPrepare("Host=127.0.0.1;MaxAutoPrepare=7"), Is.EqualTo(7));
+        });
+
+        // On a real server: a statement run a few times on a hub session is prepared there, and not when preparation is off.
+        var database = await (await TestEnvironment.Postgres).CreateDatabaseAsync();
+        async Task<List<string>> PreparedAfterRepeats(string connectionString)
+        {
+            await using var connection = new NpgsqlConnection(new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = connectionString }.ResolveConnectionString());
+            await connection.OpenAsync();
+            for (var i = 0; i < 6; i++)
+            {
+                await using var repeated = new NpgsqlCommand("SELECT count(*) FROM pg_class WHERE relpages > $1", connection) { Parameters = { new() { Value = i } } };
+                await repeated.ExecuteScalarAsync();
+            }
+            var prepared = new List<string>();
+            await using var list = new NpgsqlCommand("SELECT statement FROM pg_prepared_statements", connection);
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                prepared.Add(reader.GetString(0));
+            }
+            return prepared;
+        }
+        Assert.That(await PreparedAfterRepeats(database), Has.Some.Contains("FROM pg_class"));
+        Assert.That(await PreparedAfterRepeats(database + ";Max Auto Prepare=0"), Is.Empty);
     }
 
     /// <summary>
