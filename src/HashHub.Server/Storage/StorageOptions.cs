@@ -74,7 +74,7 @@ public sealed class StorageOptions
         // statement for PostgreSQL to run. A/B, two pairs at 520,000 signals with 4 writers: hub and PostgreSQL 44.1
         // and 44.7 us per signal with the resets, 39.7 and 39.6 without.
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
+        if (!Sets(given, "No Reset On Close"))
         {
             builder.NoResetOnClose = true;
         }
@@ -82,7 +82,7 @@ public sealed class StorageOptions
         // connection string says otherwise (a pooler in transaction mode without prepared-statement support needs
         // Max Auto Prepare=0). Parsing and analysing the same statements again was 3.6% of PostgreSQL's CPU during
         // ingest (perf of its sessions, 4 writers); prepared, about 0.1%.
-        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
+        if (!Sets(given, "Max Auto Prepare"))
         {
             builder.MaxAutoPrepare = PostgresMaxAutoPrepare;
         }
@@ -95,4 +95,8 @@ public sealed class StorageOptions
         }
         return builder.ConnectionString;
     }
+
+    // Whether the operator's connection string names a keyword, spelled with its spaces or without (Npgsql takes both).
+    private static bool Sets(System.Data.Common.DbConnectionStringBuilder given, string keyword) =>
+        given.ContainsKey(keyword) || given.ContainsKey(keyword.Replace(" ", string.Empty, StringComparison.Ordinal));
 }
