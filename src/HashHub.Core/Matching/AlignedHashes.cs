@@ -16,18 +16,19 @@ internal sealed class AlignedHashes
     private readonly ulong[] _words;
     private readonly int _start;
 
-    public AlignedHashes(int length)
+    public AlignedHashes(int capacity)
     {
-        Length = length;
-        // Up to three words of padding; uninitialised because the builder writes every element.
-        _words = HugePages.AllocatePinned<ulong>((length * 4) + 3);
+        Capacity = capacity;
+        // Up to three words of padding; uninitialised because the builder writes every element it uses.
+        _words = HugePages.AllocatePinned<ulong>((capacity * 4) + 3);
         var address = Marshal.UnsafeAddrOfPinnedArrayElement(_words, 0);
         _start = (int)((32 - (address & 31)) & 31) / sizeof(ulong);
     }
 
-    public int Length { get; }
+    /// <summary>How many hashes fit (a recycled level may use fewer).</summary>
+    public int Capacity { get; }
 
     public long Bytes => _words.LongLength * sizeof(ulong);
 
-    public Span<Hash256> Span => MemoryMarshal.Cast<ulong, Hash256>(_words.AsSpan(_start, Length * 4));
+    public Span<Hash256> Span => MemoryMarshal.Cast<ulong, Hash256>(_words.AsSpan(_start, Capacity * 4));
 }

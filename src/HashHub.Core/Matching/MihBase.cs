@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -14,28 +15,31 @@ namespace HashHub.Core.Matching;
 /// Offsets[0][b]..Offsets[0][b+1] of <see cref="Hashes"/> and needs no position table. Chunks 1-15 each have an
 /// offsets array (65,537 ints) and a positions array (one int per hash, grouped by bucket). Per hash that is
 /// 32 (hash) + 4 (id) + 15 x 4 (positions) = 96 bytes, plus 4 MB of offsets and 1 bit of tombstone.
-/// Only the tombstones change after construction (writer only).
+/// Only the tombstones change after construction (writer only), until the level is retired: a later build may
+/// then write over its arrays (<see cref="Build"/>'s recycle), once no reader can still see it.
 /// </remarks>
 internal sealed class MihBase
 {
     public static readonly MihBase Empty = Build(default, default, default, default, default, 0);
 
-    private MihBase(AlignedHashes hashes, int[] ids, int[][] offsets, int[][] positions)
+    private readonly int[] _ids;
+
+    private MihBase(AlignedHashes hashes, int[] ids, int[][] offsets, int[][] positions, ulong[] tombstones, int count)
     {
         Store = hashes;
-        Ids = ids;
+        _ids = ids;
         Offsets = offsets;
         Positions = positions;
-        Tombstones = Matching.Tombstones.Create(hashes.Length);
-        Count = hashes.Length;
+        Tombstones = tombstones;
+        Count = count;
     }
 
     public AlignedHashes Store { get; }
 
     /// <summary>The hashes, sorted by chunk 0.</summary>
-    public Span<Hash256> Hashes => Store.Span;
+    public Span<Hash256> Hashes => Store.Span[..Count];
 
-    public int[] Ids { get; }
+    public Span<int> Ids => _ids.AsSpan(0, Count);
 
     public int[][] Offsets { get; }
 
@@ -49,9 +53,12 @@ internal sealed class MihBase
 
     public int Count { get; }
 
-    /// <summary>The bytes this base holds (arrays only), for the memory figures.</summary>
+    /// <summary>How many entries this level's arrays hold room for (a recycled level may hold fewer).</summary>
+    public int Capacity => Store.Capacity;
+
+    /// <summary>The bytes this base holds (arrays only, with their unused room), for the memory figures.</summary>
     public long Bytes =>
-        Store.Bytes + (long)Ids.Length * 4 + (long)Tombstones.Length * 8
+        Store.Bytes + (long)_ids.Length * 4 + (long)Tombstones.Length * 8
         + Offsets.Sum(o => (long)o.Length * 4) + Positions.Sum(p => (long)p.Length * 4);
 
     /// <summary>
@@ -59,73 +66,125 @@ internal sealed class MihBase
     /// only the entries whose tombstone bit is clear. Two passes over the sources (count, then scatter) avoid a
     /// temporary copy of the whole list, which at 10 million hashes would be another 360 MB.
     /// </summary>
-    public static MihBase Build(in Source a, in Source b, in Source c, in Source d, in Source e, int liveTotal)
+    /// <remarks>
+    /// <c>liveTotal</c> is the number of entries the sources hold without tombstones. <c>recycle</c> is a retired
+    /// level that no reader can still see (see <see cref="PdqMultiIndex"/>), whose arrays are written over when
+    /// they have room: memory the process already holds, where fresh arrays would cost a page fault and the
+    /// kernel's zeroing for every 4 KB (about as much as the build's own work). <c>capacity</c> is the room given
+    /// to fresh arrays (at least <c>liveTotal</c>).
+    /// </remarks>
+    public static MihBase Build(in Source a, in Source b, in Source c, in Source d, in Source e, int liveTotal, MihBase? recycle = null, int capacity = 0)
     {
-        var store = new AlignedHashes(liveTotal);
-        var hashes = store.Span;
-        var ids = new int[liveTotal];
-        var offsets = new int[MihLayout.Chunks][];
-        var positions = new int[MihLayout.Chunks][];
-        positions[0] = [];
-
-        var off0 = new int[MihLayout.Buckets + 1];
-        a.CountChunk0(off0);
-        b.CountChunk0(off0);
-        c.CountChunk0(off0);
-        d.CountChunk0(off0);
-        e.CountChunk0(off0);
-        PrefixSum(off0);
-        var cursor = off0.AsSpan(0, MihLayout.Buckets).ToArray();
-        var n = a.Scatter(cursor, hashes, ids) + b.Scatter(cursor, hashes, ids) + c.Scatter(cursor, hashes, ids) + d.Scatter(cursor, hashes, ids)
-            + e.Scatter(cursor, hashes, ids);
-        if (n != liveTotal)
+        AlignedHashes store;
+        int[] ids;
+        int[][] offsets;
+        int[][] positions;
+        ulong[] tombstones;
+        if (recycle is not null && recycle != Empty && recycle.Capacity >= liveTotal)
         {
-            throw new InvalidOperationException($"Index build expected {liveTotal} live entries, found {n}.");
+            store = recycle.Store;
+            ids = recycle._ids;
+            offsets = recycle.Offsets;
+            positions = recycle.Positions;
+            tombstones = recycle.Tombstones;
+            Array.Clear(tombstones);
         }
-        offsets[0] = off0;
+        else
+        {
+            capacity = Math.Max(capacity, liveTotal);
+            store = new AlignedHashes(capacity);
+            ids = new int[capacity];
+            offsets = new int[MihLayout.Chunks][];
+            positions = new int[MihLayout.Chunks][];
+            positions[0] = [];
+            for (var ch = 0; ch < MihLayout.Chunks; ch++)
+            {
+                // Every slot is written below.
+                offsets[ch] = GC.AllocateUninitializedArray<int>(MihLayout.Buckets + 1);
+                // Pinned so that huge-page advice applies to memory that stays put.
+                positions[ch] = ch == 0 ? [] : HugePages.AllocatePinned<int>(capacity);
+            }
+            tombstones = Matching.Tombstones.Create(capacity);
+        }
+        var hashes = store.Span[..liveTotal];
+
+        var cursor = ArrayPool<int>.Shared.Rent(MihLayout.Buckets + 1);
+        try
+        {
+            var off0 = offsets[0];
+            var counts = cursor.AsSpan(0, MihLayout.Buckets + 1);
+            counts.Clear();
+            a.CountChunk0(counts);
+            b.CountChunk0(counts);
+            c.CountChunk0(counts);
+            d.CountChunk0(counts);
+            e.CountChunk0(counts);
+            StartsOf(counts, off0, cursor);
+            var n = a.Scatter(cursor, hashes, ids) + b.Scatter(cursor, hashes, ids) + c.Scatter(cursor, hashes, ids) + d.Scatter(cursor, hashes, ids)
+                + e.Scatter(cursor, hashes, ids);
+            if (n != liveTotal)
+            {
+                throw new InvalidOperationException($"Index build expected {liveTotal} live entries, found {n}.");
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(cursor);
+        }
 
         // The 15 other tables are independent; two cores build them in about half the time.
         if (liveTotal >= 100_000)
         {
-            Parallel.For(1, MihLayout.Chunks, ch => BuildTable(store.Span, ch, offsets, positions));
+            Parallel.For(1, MihLayout.Chunks, ch => BuildTable(store.Span[..liveTotal], ch, offsets[ch], positions[ch]));
         }
         else
         {
             for (var ch = 1; ch < MihLayout.Chunks; ch++)
             {
-                BuildTable(store.Span, ch, offsets, positions);
+                BuildTable(hashes, ch, offsets[ch], positions[ch]);
             }
         }
-        return new MihBase(store, ids, offsets, positions);
+        return new MihBase(store, ids, offsets, positions, tombstones, liveTotal);
     }
 
-    // Counting sort of the positions by the value of chunk ch; stable, so each bucket lists positions in
-    // increasing order and a probe walks the hash array forwards.
-    private static void BuildTable(ReadOnlySpan<Hash256> hashes, int ch, int[][] offsets, int[][] positions)
+    // Counting sort of the positions by the value of chunk ch into pos (bucket starts into off); stable, so each
+    // bucket lists positions in increasing order and a probe walks the hash array forwards.
+    private static void BuildTable(ReadOnlySpan<Hash256> hashes, int ch, int[] off, int[] pos)
     {
-        var off = new int[MihLayout.Buckets + 1];
-        foreach (ref readonly var h in hashes)
+        var cursor = ArrayPool<int>.Shared.Rent(MihLayout.Buckets + 1);
+        try
         {
-            off[MihLayout.Chunk(h, ch) + 1]++;
+            var counts = cursor.AsSpan(0, MihLayout.Buckets + 1);
+            counts.Clear();
+            foreach (ref readonly var h in hashes)
+            {
+                counts[MihLayout.Chunk(h, ch)]++;
+            }
+            StartsOf(counts, off, cursor);
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                pos[cursor[MihLayout.Chunk(hashes[i], ch)]++] = i;
+            }
         }
-        PrefixSum(off);
-        var cursor = off.AsSpan(0, MihLayout.Buckets).ToArray();
-        // Every slot is written below; pinned so that huge-page advice applies to memory that stays put.
-        var pos = HugePages.AllocatePinned<int>(hashes.Length);
-        for (var i = 0; i < hashes.Length; i++)
+        finally
         {
-            pos[cursor[MihLayout.Chunk(hashes[i], ch)]++] = i;
+            ArrayPool<int>.Shared.Return(cursor);
         }
-        offsets[ch] = off;
-        positions[ch] = pos;
     }
 
-    private static void PrefixSum(int[] counts)
+    // From each bucket's count (counts[b]), its start: off[b], and the bucket's write cursor (the same value, in
+    // place of its count). off[Buckets] is the total.
+    private static void StartsOf(Span<int> counts, int[] off, int[] cursor)
     {
-        for (var i = 1; i < counts.Length; i++)
+        var sum = 0;
+        for (var b = 0; b < MihLayout.Buckets; b++)
         {
-            counts[i] += counts[i - 1];
+            var count = counts[b];
+            off[b] = sum;
+            cursor[b] = sum;
+            sum += count;
         }
+        off[MihLayout.Buckets] = sum;
     }
 
     /// <summary>
@@ -285,13 +344,13 @@ internal sealed class MihBase
         private readonly ReadOnlySpan<Hash256> _hashes = hashes;
         private readonly ReadOnlySpan<int> _ids = ids;
 
-        public void CountChunk0(int[] off)
+        public void CountChunk0(Span<int> counts)
         {
             for (var i = 0; i < _hashes.Length; i++)
             {
                 if (tombstones is null || !Matching.Tombstones.IsSet(tombstones, i))
                 {
-                    off[MihLayout.Chunk(_hashes[i], 0) + 1]++;
+                    counts[MihLayout.Chunk(_hashes[i], 0)]++;
                 }
             }
         }

@@ -59,6 +59,19 @@ internal sealed class MihDelta
         Volatile.Write(ref Count, i + 1);
     }
 
+    /// <summary>
+    /// Empties a retired delta for reuse as a fresh one: its arrays are memory the process already holds, where a
+    /// new delta's 4 MB of bucket heads would be fresh pages, each a fault and the kernel's zeroing. Only once no
+    /// reader can still see it (see <see cref="PdqMultiIndex"/>).
+    /// </summary>
+    public void Reset()
+    {
+        Array.Clear(_heads);
+        Array.Clear(Tombstones);
+        Removed = 0;
+        Volatile.Write(ref Count, 0);
+    }
+
     public bool Remove(int id, in Hash256 hash)
     {
         for (var link = _heads[MihLayout.Chunk(hash, 0)]; link != 0; link = _next[link - 1])

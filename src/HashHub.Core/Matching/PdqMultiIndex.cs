@@ -34,10 +34,21 @@ namespace HashHub.Core.Matching;
 /// release semantics, and a compaction publishes a whole new snapshot, so a reader never sees a torn entry.
 /// Writers (add, remove, compact) serialise on one lock.
 /// </para>
+/// <para>
+/// Recycling: a build writes into the arrays of a retired middle level, and a fresh delta reuses a retired one,
+/// when they are large enough. Fresh arrays cost a page fault and the kernel's zeroing for every 4 KB written, about
+/// as much as the build itself, and their churn drove the hub's full garbage collections. A retired level is
+/// reused only after a grace period: each query counts itself in one of two reader counters (by the parity of an
+/// epoch), and the writer flips the epoch and waits for the old counter to drain, so every query that could have
+/// seen the retired level has finished. A spare middle level holds at most what the middle level itself may hold.
+/// </para>
 /// </remarks>
 public sealed class PdqMultiIndex : IPdqMatchIndex
 {
     private const int MinDeltaCapacity = 16_384;
+
+    // The two reader counters sit 128 bytes apart, on cache lines of their own.
+    private const int ReaderSlotStride = 16;
 
     private readonly PdqMultiIndexOptions _options;
     private readonly Lock _writeLock = new();
@@ -47,6 +58,17 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     // Set while a background compaction runs (writer lock held to read or change these).
     private Task? _compaction;
     private List<(int Id, Hash256 Hash)>? _removedDuringCompaction;
+
+    // Queries in flight, counted by the parity of _readEpoch (see the remarks: recycling).
+    private readonly long[] _readers = new long[2 * ReaderSlotStride];
+    private int _readEpoch;
+    private readonly Lock _graceLock = new();
+
+    // Retired arrays no reader can see any more, for the next middle-level build and the next fresh delta
+    // (writer lock held to read or change these).
+    private MihBase? _spareMid;
+    private MihDelta? _spareDelta;
+    private int _recycledBuilds;
 
     /// <summary>Creates an empty index.</summary>
     public PdqMultiIndex(PdqMultiIndexOptions? options = null)
@@ -64,7 +86,8 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
         get
         {
             var s = _snapshot;
-            return s.Base.Bytes + (s.Mid == MihBase.Empty ? 0 : s.Mid.Bytes) + (s.Frozen?.Bytes ?? 0) + s.Delta.Bytes;
+            return s.Base.Bytes + (s.Mid == MihBase.Empty ? 0 : s.Mid.Bytes) + (s.Frozen?.Bytes ?? 0) + s.Delta.Bytes
+                + (Volatile.Read(ref _spareMid)?.Bytes ?? 0) + (Volatile.Read(ref _spareDelta)?.Bytes ?? 0);
         }
     }
 
@@ -79,6 +102,30 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
 
     /// <summary>The current base and middle level, for tests that check their tables.</summary>
     internal (MihBase Base, MihBase Mid) Levels => (_snapshot.Base, _snapshot.Mid);
+
+    /// <summary>The spare middle level's and delta's capacities (0 when none), for tests.</summary>
+    internal (int Mid, int Delta) SpareCapacities
+    {
+        get
+        {
+            lock (_writeLock)
+            {
+                return (_spareMid?.Capacity ?? 0, _spareDelta?.Capacity ?? 0);
+            }
+        }
+    }
+
+    /// <summary>Middle-level builds written into a spare's arrays, for tests.</summary>
+    internal int RecycledBuilds
+    {
+        get
+        {
+            lock (_writeLock)
+            {
+                return _recycledBuilds;
+            }
+        }
+    }
 
     /// <summary>The running background compaction, if any (tests wait on it).</summary>
     internal Task? CompactionTask
@@ -218,24 +265,75 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentOutOfRangeException.ThrowIfNegative(radius);
-        var s = _snapshot;
-        Span<int> sub = stackalloc int[MihLayout.Chunks];
-        MihLayout.PlanProbes(Math.Min(radius, 256), sub);
-        if (!_options.DisableLinearFallback && LinearIsCheaper(s, sub))
+        var slot = EnterRead();
+        try
         {
-            HammingScan.Scan(s.Base.Hashes, s.Base.Ids, s.Base.Tombstones, query, radius, results);
-            HammingScan.Scan(s.Mid.Hashes, s.Mid.Ids, s.Mid.Tombstones, query, radius, results);
-            if (s.Frozen is { } frozen)
+            var s = _snapshot;
+            Span<int> sub = stackalloc int[MihLayout.Chunks];
+            MihLayout.PlanProbes(Math.Min(radius, 256), sub);
+            if (!_options.DisableLinearFallback && LinearIsCheaper(s, sub))
             {
-                ScanDelta(frozen, query, radius, results);
+                HammingScan.Scan(s.Base.Hashes, s.Base.Ids, s.Base.Tombstones, query, radius, results);
+                HammingScan.Scan(s.Mid.Hashes, s.Mid.Ids, s.Mid.Tombstones, query, radius, results);
+                if (s.Frozen is { } frozen)
+                {
+                    ScanDelta(frozen, query, radius, results);
+                }
+                ScanDelta(s.Delta, query, radius, results);
+                return;
             }
-            ScanDelta(s.Delta, query, radius, results);
-            return;
+            s.Base.Query(query, radius, sub, results);
+            s.Mid.Query(query, radius, sub, results);
+            s.Frozen?.Query(query, radius, sub, results);
+            s.Delta.Query(query, radius, sub, results);
         }
-        s.Base.Query(query, radius, sub, results);
-        s.Mid.Query(query, radius, sub, results);
-        s.Frozen?.Query(query, radius, sub, results);
-        s.Delta.Query(query, radius, sub, results);
+        finally
+        {
+            ExitRead(slot);
+        }
+    }
+
+    /// <summary>
+    /// Counts a query under the current epoch's parity and returns its counter's slot. If the epoch flipped
+    /// meanwhile, the query counts itself again under the new parity before it reads the snapshot: a writer that
+    /// flips the epoch and waits for the old counter therefore waits for every query that could have read the
+    /// snapshot before the flip.
+    /// </summary>
+    internal int EnterRead()
+    {
+        while (true)
+        {
+            var slot = (Volatile.Read(ref _readEpoch) & 1) * ReaderSlotStride;
+            Interlocked.Increment(ref _readers[slot]);
+            if ((Volatile.Read(ref _readEpoch) & 1) * ReaderSlotStride == slot)
+            {
+                return slot;
+            }
+            Interlocked.Decrement(ref _readers[slot]);
+        }
+    }
+
+    /// <summary>Ends a query counted by <see cref="EnterRead"/>.</summary>
+    internal void ExitRead(int slot) => Interlocked.Decrement(ref _readers[slot]);
+
+    /// <summary>
+    /// Waits until every query that started before this call has finished: the epoch flips (new queries count
+    /// under the other parity), then the old parity's counter drains. Whatever was retired from the snapshot
+    /// before the call is then seen by no reader. Both sides use full fences (interlocked operations), so either
+    /// a query sees the flip and reads the new snapshot, or this wait sees the query.
+    /// </summary>
+    private void WaitForReaders()
+    {
+        lock (_graceLock)
+        {
+            var slot = (_readEpoch & 1) * ReaderSlotStride;
+            Interlocked.Increment(ref _readEpoch);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _readers[slot]) != 0)
+            {
+                spin.SpinOnce();
+            }
+        }
     }
 
     private static void ScanDelta(MihDelta delta, in Hash256 query, int radius, List<PdqMatch> results)
@@ -278,7 +376,9 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
             new MihBase.Source(old.Delta.Hashes.AsSpan(0, deltaCount), old.Delta.Ids.AsSpan(0, deltaCount), old.Delta.Tombstones),
             new MihBase.Source(extraHashes, extraIds, null),
             live);
-        _snapshot = new Snapshot(newBase, MihBase.Empty, null, new MihDelta(DeltaCapacityFor(live)));
+        _snapshot = new Snapshot(newBase, MihBase.Empty, null, NewDeltaLocked(DeltaCapacityFor(live)));
+        // The old delta is not kept: a spare is one of the fresh delta's size, and the delta was just sized anew.
+        RecycleLocked(old.Mid, frozen);
     }
 
     // Freezes the delta and builds from it and the middle level a new middle level, or (when the middle level
@@ -298,9 +398,24 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
         var frozenCount = frozen.Count;
         var baseLive = old.Base.Count - old.Base.Removed;
         var recentLive = (old.Mid.Count - old.Mid.Removed) + (frozenCount - frozen.Removed);
-        wholeBase |= _options.MidDivisor <= 0 || recentLive > Math.Max(_options.MinMidCapacity, baseLive / _options.MidDivisor);
+        wholeBase |= _options.MidDivisor <= 0 || recentLive > MidLimit(baseLive);
         var live = (wholeBase ? baseLive : 0) + recentLive;
-        var delta = new MihDelta(DeltaCapacityFor(baseLive + recentLive));
+        var delta = NewDeltaLocked(DeltaCapacityFor(baseLive + recentLive));
+        // A middle level goes into the spare's arrays when they have room, or else into fresh ones with room for
+        // all the middle level may hold (twice its entries while it is under an eighth of that: a small list does
+        // not pay for room it may never use), so that the builds to come can reuse them.
+        var recycle = wholeBase ? null : _spareMid;
+        var limit = MidLimit(baseLive);
+        var room = wholeBase ? live : Math.Max(live, live >= limit / 8 ? limit : 2 * live);
+        if (!wholeBase && recycle is not null && recycle.Capacity >= live)
+        {
+            _spareMid = null;
+            _recycledBuilds++;
+        }
+        else
+        {
+            recycle = null;
+        }
         // From the base (when it is rebuilt too), the middle level and the frozen delta, minus the given tombstones.
         MihBase BuildLevel(ulong[]? baseTombstones, ulong[] midTombstones, ulong[] frozenTombstones) => MihBase.Build(
             wholeBase ? new MihBase.Source(old.Base.Hashes, old.Base.Ids, baseTombstones) : default,
@@ -308,10 +423,13 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
             new MihBase.Source(frozen.Hashes.AsSpan(0, frozenCount), frozen.Ids.AsSpan(0, frozenCount), frozenTombstones),
             default,
             default,
-            live);
+            live,
+            recycle,
+            room);
         if (!_options.BackgroundCompaction)
         {
             PublishLocked(BuildLevel(old.Base.Tombstones, old.Mid.Tombstones, frozen.Tombstones), wholeBase, delta);
+            RecycleLocked(old.Mid, frozen);
             return;
         }
         // The build reads copies of the tombstones taken now; removals from here on are logged and replayed on
@@ -324,6 +442,7 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
         _compaction = Task.Run(() =>
         {
             MihBase? built = null;
+            var published = false;
             try
             {
                 built = BuildLevel(baseTombstones, midTombstones, frozenTombstones);
@@ -341,8 +460,27 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
                             built.Remove(id, hash);
                         }
                         PublishLocked(built, wholeBase, _snapshot.Delta);
+                        published = true;
                     }
                     _removedDuringCompaction = null;
+                    if (!published)
+                    {
+                        _compaction = null;
+                    }
+                }
+            }
+            // Outside the lock: adds and removes go on while the queries that may still read the retired middle
+            // level and frozen delta finish. The compaction counts as running until then.
+            try
+            {
+                WaitForReaders();
+                frozen.Reset();
+            }
+            finally
+            {
+                lock (_writeLock)
+                {
+                    KeepSparesLocked(old.Mid, frozen);
                     _compaction = null;
                 }
             }
@@ -352,6 +490,46 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     // Publishes what a build made: a new base (with an empty middle level) or a new middle level (same base).
     private void PublishLocked(MihBase built, bool wholeBase, MihDelta delta) =>
         _snapshot = wholeBase ? new Snapshot(built, MihBase.Empty, null, delta) : new Snapshot(_snapshot.Base, built, null, delta);
+
+    // After a publish on the writer's thread: waits out the readers of the retired middle level and delta, then
+    // keeps them as spares. Readers take no lock, so waiting under the writer lock holds up writers only.
+    private void RecycleLocked(MihBase retiredMid, MihDelta? retiredDelta)
+    {
+        WaitForReaders();
+        retiredDelta?.Reset();
+        KeepSparesLocked(retiredMid, retiredDelta);
+    }
+
+    // Keeps a retired middle level (the larger of it and the current spare) and a reset delta, both past their
+    // grace period. A middle level with more room than the middle level may now hold is dropped, and so is the
+    // spare once the base has outgrown it (the next build would not fit): neither would be reused.
+    private void KeepSparesLocked(MihBase retiredMid, MihDelta? resetDelta)
+    {
+        if (retiredMid != MihBase.Empty && retiredMid.Capacity > (_spareMid?.Capacity ?? 0))
+        {
+            _spareMid = retiredMid;
+        }
+        if (_spareMid is not null && _spareMid.Capacity > 2 * MidLimit(_snapshot.Base.Count))
+        {
+            _spareMid = null;
+        }
+        if (resetDelta is not null)
+        {
+            _spareDelta = resetDelta;
+        }
+    }
+
+    // A fresh delta: the spare when it has exactly this capacity (a delta's size sets how often the levels are
+    // built), a new one otherwise.
+    private MihDelta NewDeltaLocked(int capacity)
+    {
+        var spare = _spareDelta;
+        _spareDelta = null;
+        return spare is not null && spare.Capacity == capacity ? spare : new MihDelta(capacity);
+    }
+
+    // The most live entries the middle level holds before the base is rebuilt with it.
+    private int MidLimit(int baseLive) => Math.Max(_options.MinMidCapacity, baseLive / Math.Max(1, _options.MidDivisor));
 
     private int DeltaCapacityFor(int baseCount) =>
         _options.DeltaCapacity is { } fixedCapacity

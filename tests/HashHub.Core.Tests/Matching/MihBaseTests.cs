@@ -49,9 +49,61 @@ public sealed class MihBaseTests
         mih.Compact();
         var (compacted, _) = mih.Levels;
         AssertExactTables(compacted, pool, "after Compact");
-        Assert.That(compacted.Ids.Order(), Is.EqualTo(live.Order()), "the compacted base holds exactly the live entries");
+        Assert.That(compacted.Ids.ToArray().Order(), Is.EqualTo(live.Order()), "the compacted base holds exactly the live entries");
         Assert.That(sawRemovedInBase, Is.True, "removals left tombstones for the builds to drop");
         Assert.That(checkedLevels, Is.EqualTo(60));
+        Assert.That(mih.RecycledBuilds, Is.GreaterThan(5), "middle levels were built over retired ones' arrays, and checked above");
+    }
+
+    [Test]
+    public void Recycling_WaitsForTheQueriesThatMayStillReadARetiredLevel_ThenReusesItsArrays()
+    {
+        var rng = new Random(93);
+        var pool = SyntheticHashes.RandomSet(3000, rng);
+        var mih = new PdqMultiIndex(new PdqMultiIndexOptions { DeltaCapacity = 100, MinMidCapacity = 800 });
+        var next = 0;
+        void AddUntilBuilt()
+        {
+            // The delta's 100 entries, then one more to start the build of the middle level from them.
+            for (var k = 0; k < 101; k++, next++)
+            {
+                mih.Add(next, pool[next]);
+            }
+        }
+        for (var round = 0; round < 4; round++)
+        {
+            AddUntilBuilt();
+            mih.CompactionTask?.Wait();
+        }
+
+        // A query in flight that has read the current middle level.
+        var slot = mih.EnterRead();
+        var (_, held) = mih.Levels;
+        var heldHashes = held.Hashes.ToArray();
+        var heldIds = held.Ids.ToArray();
+        AddUntilBuilt();
+        var build = mih.CompactionTask;
+        Assert.That(build, Is.Not.Null);
+        Assert.That(build!.Wait(300), Is.False, "the build waits for the query before it keeps the retired level");
+        Assert.That(mih.Levels.Mid, Is.Not.SameAs(held), "the new middle level is published meanwhile");
+        Assert.That(held.Hashes.ToArray(), Is.EqualTo(heldHashes));
+        Assert.That(held.Ids.ToArray(), Is.EqualTo(heldIds));
+
+        mih.ExitRead(slot);
+        build.Wait();
+        Assert.That(mih.SpareCapacities.Mid, Is.EqualTo(held.Capacity), "once the query is done, the retired level is the spare");
+        AddUntilBuilt();
+        mih.CompactionTask?.Wait();
+        var (_, rebuilt) = mih.Levels;
+        Assert.That(rebuilt.Store, Is.SameAs(held.Store), "the next build writes over the retired level's arrays");
+        AssertExactTables(rebuilt, pool, "built over a retired level");
+        var results = new List<PdqMatch>();
+        for (var id = 0; id < next; id += 37)
+        {
+            results.Clear();
+            mih.Query(pool[id], 0, results);
+            Assert.That(results.Select(m => m.Id), Does.Contain(id), $"id {id}");
+        }
     }
 
     private static void AssertExactTables(MihBase level, Hash256[] pool, string when)
@@ -81,7 +133,8 @@ public sealed class MihBaseTests
         {
             var off = level.Offsets[c];
             var positions = level.Positions[c];
-            Assert.That((off[MihLayout.Buckets], positions.Length), Is.EqualTo((level.Count, level.Count)), $"{when}, chunk {c}");
+            Assert.That(off[MihLayout.Buckets], Is.EqualTo(level.Count), $"{when}, chunk {c}");
+            Assert.That(positions, Has.Length.AtLeast(level.Count), $"{when}, chunk {c}");
             var seen = new bool[level.Count];
             for (var v = 0; v < MihLayout.Buckets; v++)
             {
