@@ -174,17 +174,18 @@ internal sealed class MihBase
 
     // From each bucket's count (counts[b]), its start: off[b], and the bucket's write cursor (the same value, in
     // place of its count). off[Buckets] is the total.
-    private static void StartsOf(Span<int> counts, int[] off, int[] cursor)
+    private static void StartsOf(ReadOnlySpan<int> counts, int[] off, int[] cursor)
     {
+        var starts = off.AsSpan(0, MihLayout.Buckets + 1);
+        counts = counts[..MihLayout.Buckets];
         var sum = 0;
-        for (var b = 0; b < MihLayout.Buckets; b++)
+        for (var b = 0; b < counts.Length; b++)
         {
-            var count = counts[b];
-            off[b] = sum;
-            cursor[b] = sum;
-            sum += count;
+            starts[b] = sum;
+            sum += counts[b];
         }
-        off[MihLayout.Buckets] = sum;
+        starts[MihLayout.Buckets] = sum;
+        starts[..MihLayout.Buckets].CopyTo(cursor);
     }
 
     /// <summary>

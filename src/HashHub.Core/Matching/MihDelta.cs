@@ -8,7 +8,8 @@ namespace HashHub.Core.Matching;
 /// </summary>
 /// <remarks>
 /// Fixed capacity, allocated once. Each chunk has 65,536 bucket heads and a next-link per entry (singly linked
-/// lists, newest first), so an add costs 16 writes and no reallocation. Links are stored as index + 1, so the
+/// lists, newest first), so an add costs 16 writes and no reallocation. An entry's 16 links sit together (one
+/// 64-byte line), so an add touches that line and the 16 heads, not 16 lines of links as well. Links are stored as index + 1, so the
 /// zeroed arrays the runtime hands out already mean "empty".
 /// Publication: the writer fills the entry and all 16 links, then publishes <see cref="Count"/>. A reader reads
 /// the count once and ignores entries at or above it, so it sees each entry in all chunks or in none.
@@ -48,11 +49,11 @@ internal sealed class MihDelta
         var i = Count;
         Hashes[i] = hash;
         Ids[i] = id;
-        var cap = Capacity;
+        var links = i * MihLayout.Chunks;
         for (var c = 0; c < MihLayout.Chunks; c++)
         {
             var head = c * MihLayout.Buckets + MihLayout.Chunk(hash, c);
-            _next[c * cap + i] = _heads[head];
+            _next[links + c] = _heads[head];
             Volatile.Write(ref _heads[head], i + 1);
         }
         // Release: everything above is visible to a reader that sees the new count.
@@ -74,7 +75,7 @@ internal sealed class MihDelta
 
     public bool Remove(int id, in Hash256 hash)
     {
-        for (var link = _heads[MihLayout.Chunk(hash, 0)]; link != 0; link = _next[link - 1])
+        for (var link = _heads[MihLayout.Chunk(hash, 0)]; link != 0; link = _next[(link - 1) * MihLayout.Chunks])
         {
             var i = link - 1;
             if (Ids[i] == id && Hashes[i] == hash && !Matching.Tombstones.IsSet(Tombstones, i))
@@ -94,7 +95,6 @@ internal sealed class MihDelta
         {
             return;
         }
-        var cap = Capacity;
         ref var heads = ref MemoryMarshal.GetArrayDataReference(_heads);
         for (var c = 0; c < MihLayout.Chunks; c++)
         {
@@ -105,14 +105,13 @@ internal sealed class MihDelta
             }
             var qc = MihLayout.Chunk(q, c);
             var probes = MihLayout.MaskCount[s];
-            var nextBase = c * cap;
             for (var m = 0; m < probes; m++)
             {
                 // Heads may already point at entries added after n was read; those are skipped, and the links
                 // below them were written before they were published, so the walk reaches the older entries.
                 for (var link = Volatile.Read(ref Unsafe.Add(ref heads, c * MihLayout.Buckets + (qc ^ MihLayout.Masks[m])));
                      link != 0;
-                     link = _next[nextBase + link - 1])
+                     link = _next[((link - 1) * MihLayout.Chunks) + c])
                 {
                     var i = link - 1;
                     if (i >= n)
