@@ -96,7 +96,6 @@ internal sealed class MihBase
             ids = new int[capacity];
             offsets = new int[MihLayout.Chunks][];
             positions = new int[MihLayout.Chunks][];
-            positions[0] = [];
             for (var ch = 0; ch < MihLayout.Chunks; ch++)
             {
                 // Every slot is written below.

@@ -471,16 +471,21 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
             }
             // Outside the lock: adds and removes go on while the queries that may still read the retired middle
             // level and frozen delta finish. The compaction counts as running until then.
+            var reclaimed = false;
             try
             {
                 WaitForReaders();
                 frozen.Reset();
+                reclaimed = true;
             }
             finally
             {
                 lock (_writeLock)
                 {
-                    KeepSparesLocked(old.Mid, frozen);
+                    if (reclaimed)
+                    {
+                        KeepSparesLocked(old.Mid, frozen);
+                    }
                     _compaction = null;
                 }
             }
@@ -501,8 +506,8 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
     }
 
     // Keeps a retired middle level (the larger of it and the current spare) and a reset delta, both past their
-    // grace period. A middle level with more room than the middle level may now hold is dropped, and so is the
-    // spare once the base has outgrown it (the next build would not fit): neither would be reused.
+    // grace period. A spare with more than twice the room the middle level may now hold (after a base rebuild
+    // that dropped many removed entries) is let go rather than held as memory no build needs.
     private void KeepSparesLocked(MihBase retiredMid, MihDelta? resetDelta)
     {
         if (retiredMid != MihBase.Empty && retiredMid.Capacity > (_spareMid?.Capacity ?? 0))
