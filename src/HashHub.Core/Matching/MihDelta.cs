@@ -9,8 +9,8 @@ namespace HashHub.Core.Matching;
 /// <remarks>
 /// Fixed capacity, allocated once. Each chunk has 65,536 bucket heads and a next-link per entry (singly linked
 /// lists, newest first), so an add costs 16 writes and no reallocation. An entry's 16 links sit together (one
-/// 64-byte line), so an add touches that line and the 16 heads, not 16 lines of links as well. Links are stored as index + 1, so the
-/// zeroed arrays the runtime hands out already mean "empty".
+/// 64-byte line), so an add touches that line and the 16 heads, not 16 lines of links as well. Links are stored
+/// as index + 1, so the zeroed arrays the runtime hands out already mean "empty".
 /// Publication: the writer fills the entry and all 16 links, then publishes <see cref="Count"/>. A reader reads
 /// the count once and ignores entries at or above it, so it sees each entry in all chunks or in none.
 /// </remarks>

@@ -404,17 +404,14 @@ public sealed class PdqMultiIndex : IPdqMatchIndex
         // A middle level goes into the spare's arrays when they have room, or else into fresh ones with room for
         // all the middle level may hold (twice its entries while it is under an eighth of that: a small list does
         // not pay for room it may never use), so that the builds to come can reuse them.
-        var recycle = wholeBase ? null : _spareMid;
         var limit = MidLimit(baseLive);
         var room = wholeBase ? live : Math.Max(live, live >= limit / 8 ? limit : 2 * live);
-        if (!wholeBase && recycle is not null && recycle.Capacity >= live)
+        MihBase? recycle = null;
+        if (!wholeBase && _spareMid is { } spare && spare.Capacity >= live)
         {
+            recycle = spare;
             _spareMid = null;
             _recycledBuilds++;
-        }
-        else
-        {
-            recycle = null;
         }
         // From the base (when it is rebuilt too), the middle level and the frozen delta, minus the given tombstones.
         MihBase BuildLevel(ulong[]? baseTombstones, ulong[] midTombstones, ulong[] frozenTombstones) => MihBase.Build(

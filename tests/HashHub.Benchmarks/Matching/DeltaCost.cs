@@ -27,7 +27,9 @@ internal static class DeltaCost
         var deltaCapacity = Math.Max(16_384, size / 64);
         var divisors = (args.SkipWhile(a => a != "--mid-divisors").Skip(1).FirstOrDefault() ?? "8")
             .Split(',').Select(d => int.Parse(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var hashes = BenchmarkData.Hashes("random", size + Math.Max(10 * deltaCapacity, (Math.Max(65_536, size / divisors.Min()) + (2 * deltaCapacity))), out var centres);
+        // The most the middle level holds with a given share of the base.
+        int MidCapacity(int divisor) => Math.Max(65_536, size / divisor);
+        var hashes = BenchmarkData.Hashes("random", size + Math.Max(10 * deltaCapacity, MidCapacity(divisors.Min()) + (2 * deltaCapacity)), out var centres);
         var queries = BenchmarkData.Queries(hashes.AsSpan(0, size).ToArray(), centres, QueryCount);
         var ids = Enumerable.Range(0, size).ToArray();
         var cases = new List<(string Name, PdqMultiIndex Index)>();
@@ -36,7 +38,7 @@ internal static class DeltaCost
         var queryCases = new List<(string Name, int Fill, int Divisor)> { ("empty", 0, 8), ("full delta", deltaCapacity - 1, 8) };
         foreach (var d in divisors)
         {
-            var midFill = Math.Max(65_536, size / d) / deltaCapacity * deltaCapacity;
+            var midFill = MidCapacity(d) / deltaCapacity * deltaCapacity;
             queryCases.Add(($"full middle level (base / {d}) and delta", midFill + deltaCapacity - 1, d));
         }
         foreach (var (name, fill, divisor) in queryCases)
